@@ -1,0 +1,180 @@
+//! `ChatClient`: the public async API of one instance (a page, a device, an account).
+
+use crate::config::ChatConfig;
+use crate::dispatcher::{self, ListenerId, Listeners};
+use crate::driver::{Command, Driver, Shared};
+use crate::error::ChatError;
+use crate::event::{ChatEvent, ChatListener};
+use crate::runtime;
+use crate::session::{local_unix_ms, Call, CallOutcome, LoginResult, Session, SessionParams};
+use std::collections::hash_map::RandomState;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// One client instance. Cheap to clone (clones share the instance). Every instance is
+/// independent: many may live in one process, for one user or several. When the last clone is
+/// dropped the instance destroys itself quietly.
+#[derive(Clone)]
+pub struct ChatClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ChatConfig,
+    instance_id: String,
+    commands: mpsc::UnboundedSender<Command>,
+    shared: Arc<Shared>,
+    listeners: Arc<Listeners>,
+}
+
+impl ChatClient {
+    /// Validates `config` and starts the instance's tasks on Natter's runtime. Does not connect:
+    /// the WebSocket opens at `login`. Callable from any thread, with or without a tokio runtime.
+    pub fn new(config: ChatConfig) -> Result<Self, ChatError> {
+        config.validate()?;
+        let instance_id = random_hex();
+        let params = SessionParams {
+            sdk_app_id: config.sdk_app_id,
+            platform: config.platform,
+            instance_id: instance_id.clone(),
+            heartbeat_interval: config.heartbeat_interval,
+            request_timeout: config.request_timeout,
+            login_timeout: config.login_timeout,
+            reconnect_min_delay: config.reconnect_min_delay,
+            reconnect_max_delay: config.reconnect_max_delay,
+            jitter_seed: RandomState::new().hash_one(&instance_id),
+        };
+        let shared = Arc::new(Shared::default());
+        let listeners = Arc::new(Listeners::default());
+        let (commands, commands_rx) = mpsc::unbounded_channel();
+        let (events_tx, events_rx) = mpsc::unbounded_channel();
+        let (driver, transport_rx) = Driver::new(
+            Session::new(params),
+            config.server_url.clone(),
+            shared.clone(),
+            events_tx,
+        );
+        let rt = runtime::handle();
+        rt.spawn(dispatcher::run(listeners.clone(), events_rx));
+        rt.spawn(driver.run(commands_rx, transport_rx));
+        Ok(ChatClient {
+            inner: Arc::new(Inner {
+                config,
+                instance_id,
+                commands,
+                shared,
+                listeners,
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &ChatConfig {
+        &self.inner.config
+    }
+
+    /// Random id the server uses to tell this instance's reconnects from a second instance.
+    pub fn instance_id(&self) -> &str {
+        &self.inner.instance_id
+    }
+
+    /// Logs in. Resolves once the server accepted the login; `SDK_READY` follows. Already
+    /// logged in: resolves with `repeat_login: true` and changes nothing.
+    pub async fn login(&self, user_id: &str, user_sig: &str) -> Result<LoginResult, ChatError> {
+        let call = Call::Login {
+            user_id: user_id.to_owned(),
+            user_sig: user_sig.to_owned(),
+        };
+        match self.call(call).await? {
+            CallOutcome::Login(result) => Ok(result),
+            CallOutcome::Done => Err(ChatError::Internal {
+                detail: "login completed without a result".into(),
+            }),
+        }
+    }
+
+    /// Logs out: tells the server, emits `SDK_NOT_READY`, then resolves (even if the server did
+    /// not answer). Fails with 2024 when not logged in.
+    pub async fn logout(&self) -> Result<(), ChatError> {
+        self.call(Call::Logout).await.map(drop)
+    }
+
+    /// Logs out if needed, closes the socket, stops every task, emits `SDK_DESTROY`. Later
+    /// calls fail with `ChatError::Destroyed`; a second destroy succeeds and does nothing.
+    pub async fn destroy(&self) -> Result<(), ChatError> {
+        match self.call(Call::Destroy).await {
+            Err(ChatError::Destroyed) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.inner.shared.read().login_user.is_some()
+    }
+
+    /// The logged-in userID, or `""` when not logged in.
+    pub fn login_user(&self) -> String {
+        self.inner.shared.read().login_user.clone().unwrap_or_default()
+    }
+
+    /// The server's clock in Unix milliseconds: the local monotonic clock plus the offset
+    /// measured at login and refreshed by every heartbeat. Before the first login: the local clock.
+    pub fn server_time_ms(&self) -> i64 {
+        let clock = self.inner.shared.read().clock;
+        clock.map_or_else(local_unix_ms, |c| c.now_ms_at(Instant::now()))
+    }
+
+    pub fn add_listener(&self, listener: Arc<dyn ChatListener>) -> ListenerId {
+        self.inner.listeners.add(listener)
+    }
+
+    pub fn remove_listener(&self, id: ListenerId) -> bool {
+        self.inner.listeners.remove(id)
+    }
+
+    /// Every event from now on, as a channel (convenient in async Rust and in tests).
+    pub fn events(&self) -> mpsc::UnboundedReceiver<ChatEvent> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        self.add_listener(Arc::new(move |e: ChatEvent| {
+            let _ = tx.send(e);
+        }));
+        rx
+    }
+
+    async fn call(&self, call: Call) -> Result<CallOutcome, ChatError> {
+        let (reply, outcome) = oneshot::channel();
+        if self.inner.commands.send(Command::Call(call, reply)).is_err() {
+            return Err(self.gone_error());
+        }
+        outcome.await.unwrap_or_else(|_| Err(self.gone_error()))
+    }
+
+    /// Why the driver is gone: destroyed normally, or crashed.
+    fn gone_error(&self) -> ChatError {
+        if self.inner.shared.read().crashed {
+            ChatError::Internal {
+                detail: "the session driver stopped unexpectedly".into(),
+            }
+        } else {
+            ChatError::Destroyed
+        }
+    }
+}
+
+impl std::fmt::Debug for ChatClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatClient")
+            .field("sdk_app_id", &self.inner.config.sdk_app_id)
+            .field("instance_id", &self.inner.instance_id)
+            .field("login_user", &self.login_user())
+            .finish()
+    }
+}
+
+/// 128 random bits from the OS-seeded hasher keys; enough to tell instances apart.
+fn random_hex() -> String {
+    let a = RandomState::new().hash_one(Instant::now());
+    let b = RandomState::new().hash_one(std::process::id());
+    format!("{a:016x}{b:016x}")
+}

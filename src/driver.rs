@@ -1,0 +1,222 @@
+//! The IO half of a client: one tokio task that owns the session machine, feeds it commands,
+//! transport events and timer ticks, and carries out what it outputs.
+
+use crate::error::ChatError;
+use crate::event::ChatEvent;
+use crate::session::{Call, CallOutcome, ConnId, Output, ServerClock, Session, Token};
+use crate::transport::{self, Outgoing, TransportEvent};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+pub type Reply = oneshot::Sender<Result<CallOutcome, ChatError>>;
+
+pub enum Command {
+    Call(Call, Reply),
+}
+
+/// What the synchronous getters read. Written by the driver before it resolves any call, so a
+/// caller whose `login` just returned sees `is_ready() == true`.
+#[derive(Debug, Default, Clone)]
+pub struct Snapshot {
+    pub login_user: Option<String>,
+    pub clock: Option<ServerClock>,
+    /// The driver task died of a panic (a Natter bug); calls report `ChatError::Internal`.
+    pub crashed: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Shared {
+    snapshot: Mutex<Snapshot>,
+}
+
+impl Shared {
+    pub fn read(&self) -> MutexGuard<'_, Snapshot> {
+        self.snapshot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Marks the client as crashed if the driver unwinds, so callers get a clear error.
+struct PanicGuard(Arc<Shared>);
+
+impl Drop for PanicGuard {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut s = self.0.read();
+            s.crashed = true;
+            s.login_user = None;
+            log::error!("the Natter session driver panicked; this instance is now unusable");
+        }
+    }
+}
+
+struct Connection {
+    outgoing: mpsc::UnboundedSender<Outgoing>,
+    task: JoinHandle<()>,
+}
+
+pub struct Driver {
+    session: Session,
+    server_url: String,
+    shared: Arc<Shared>,
+    events: mpsc::UnboundedSender<ChatEvent>,
+    transport_tx: mpsc::UnboundedSender<TransportEvent>,
+    replies: HashMap<Token, Reply>,
+    connections: HashMap<ConnId, Connection>,
+    next_token: Token,
+}
+
+impl Driver {
+    pub fn new(
+        session: Session,
+        server_url: String,
+        shared: Arc<Shared>,
+        events: mpsc::UnboundedSender<ChatEvent>,
+    ) -> (Self, mpsc::UnboundedReceiver<TransportEvent>) {
+        let (transport_tx, transport_rx) = mpsc::unbounded_channel();
+        let driver = Driver {
+            session,
+            server_url,
+            shared,
+            events,
+            transport_tx,
+            replies: HashMap::new(),
+            connections: HashMap::new(),
+            next_token: 0,
+        };
+        (driver, transport_rx)
+    }
+
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut transport_rx: mpsc::UnboundedReceiver<TransportEvent>,
+    ) {
+        let _guard = PanicGuard(self.shared.clone());
+        let mut handles_alive = true;
+        loop {
+            self.flush();
+            if self.session.is_destroyed() {
+                break;
+            }
+            let deadline = self.session.poll_timeout();
+            tokio::select! {
+                command = commands.recv(), if handles_alive => match command {
+                    Some(Command::Call(call, reply)) => {
+                        self.next_token += 1;
+                        self.replies.insert(self.next_token, reply);
+                        self.session.handle_call(self.next_token, call, Instant::now());
+                    }
+                    None => {
+                        // Every ChatClient handle is gone: destroy quietly so nothing leaks.
+                        handles_alive = false;
+                        self.next_token += 1;
+                        self.session.handle_call(self.next_token, Call::Destroy, Instant::now());
+                    }
+                },
+                Some(event) = transport_rx.recv() => self.on_transport(event),
+                _ = sleep_until(deadline), if deadline.is_some() => self.session.handle_timeout(Instant::now()),
+            }
+        }
+        self.shutdown(commands).await;
+    }
+
+    fn on_transport(&mut self, event: TransportEvent) {
+        let now = Instant::now();
+        match event {
+            TransportEvent::Connected(conn) => self.session.handle_connected(conn, now),
+            TransportEvent::Frame(conn, frame) => self.session.handle_frame(conn, frame, now),
+            TransportEvent::Closed { conn, code, detail } => {
+                self.connections.remove(&conn);
+                self.session.handle_closed(conn, code, &detail, now);
+            }
+        }
+    }
+
+    /// Publishes the getters' snapshot, then carries out the machine's outputs in order.
+    fn flush(&mut self) {
+        {
+            let mut s = self.shared.read();
+            s.login_user = self.session.login_user().map(str::to_owned);
+            s.clock = self.session.server_clock();
+        }
+        while let Some(output) = self.session.poll_output() {
+            match output {
+                Output::Connect(conn) => self.connect(conn),
+                Output::Send(conn, frame) => {
+                    if let Some(c) = self.connections.get(&conn) {
+                        // A failed send means the connection task ended; its Closed event follows.
+                        let _ = c.outgoing.send(Outgoing::Text(frame.to_json()));
+                    }
+                }
+                Output::Close(conn) => {
+                    if let Some(c) = self.connections.remove(&conn) {
+                        let _ = c.outgoing.send(Outgoing::Close);
+                        self.reap(c);
+                    }
+                }
+                Output::Event(event) => {
+                    let _ = self.events.send(event);
+                }
+                Output::Complete(token, result) => {
+                    if let Some(reply) = self.replies.remove(&token) {
+                        let _ = reply.send(result);
+                    }
+                }
+            }
+        }
+    }
+
+    fn connect(&mut self, conn: ConnId) {
+        let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(transport::run(
+            conn,
+            self.server_url.clone(),
+            self.transport_tx.clone(),
+            outgoing_rx,
+        ));
+        self.connections.insert(conn, Connection { outgoing, task });
+    }
+
+    /// A closed connection finishes its polite close on its own, bounded; abort it if it hangs.
+    fn reap(&self, c: Connection) {
+        tokio::spawn(async move {
+            let abort = c.task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(3), c.task).await.is_err() {
+                abort.abort();
+            }
+        });
+    }
+
+    async fn shutdown(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        for (_, c) in self.connections.drain() {
+            let _ = c.outgoing.send(Outgoing::Close);
+            let abort = c.task.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), c.task).await.is_err() {
+                abort.abort();
+            }
+        }
+        // Calls that raced with destroy are refused rather than left hanging.
+        commands.close();
+        while let Ok(Command::Call(call, reply)) = commands.try_recv() {
+            let result = if call == Call::Destroy {
+                Ok(CallOutcome::Done)
+            } else {
+                Err(ChatError::Destroyed)
+            };
+            let _ = reply.send(result);
+        }
+        for (_, reply) in self.replies.drain() {
+            let _ = reply.send(Err(ChatError::Destroyed));
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d)).await,
+        None => std::future::pending().await,
+    }
+}

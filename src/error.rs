@@ -1,0 +1,114 @@
+//! Every failure the public API reports: a typed enum whose variants carry the reference SDK's
+//! numeric codes (`shared/spec/compat.md`), plus Natter's own codes in the 9000 range.
+
+/// Numeric codes, named as in the reference SDK where it has one.
+pub mod code {
+    pub const NO_SDKAPPID: i32 = 2000;
+    pub const NO_IDENTIFIER: i32 = 2002;
+    pub const NO_USERSIG: i32 = 2003;
+    pub const USER_NOT_LOGGED_IN: i32 = 2024;
+    pub const REPEAT_LOGIN: i32 = 2025;
+    pub const NETWORK_ERROR: i32 = 2800;
+    pub const NETWORK_TIMEOUT: i32 = 2801;
+    pub const SDK_IS_NOT_READY: i32 = 2999;
+    pub const LOGIN_FAILED: i32 = 3001;
+    pub const KICKED_OUT_MULT_DEVICE: i32 = 3002;
+    pub const KICKED_OUT_MULT_ACCOUNT: i32 = 3003;
+    pub const KICKED_OUT_USERSIG_EXPIRED: i32 = 3004;
+    pub const LOGGED_OUT: i32 = 3005;
+    pub const KICKED_OUT_REST_API: i32 = 3006;
+    /// Natter extension: an option or argument is present but invalid (bad URL, zero interval…).
+    pub const INVALID_ARGUMENT: i32 = 9001;
+    /// Natter extension: the instance was destroyed; create a new one.
+    pub const INSTANCE_DESTROYED: i32 = 9002;
+    /// Natter extension: a bug inside Natter (e.g. a caught panic). Please report it.
+    pub const INTERNAL: i32 = 9003;
+}
+
+/// Error returned by every fallible call. `code()` is the number apps switch on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    #[error("SDKAppID is missing or zero")]
+    NoSdkAppId,
+    #[error("userID is missing or empty")]
+    NoUserId,
+    #[error("userSig is missing or empty")]
+    NoUserSig,
+    #[error("not logged in")]
+    NotLoggedIn,
+    #[error("another login is still in progress")]
+    LoginInProgress,
+    #[error("network error: {detail}")]
+    Network { detail: String },
+    #[error("request timed out")]
+    Timeout,
+    /// The server refused the request with one of its documented codes (70001, 70003, …).
+    #[error("server refused the request ({code}): {detail}")]
+    Server { code: i32, detail: String },
+    #[error("invalid argument: {detail}")]
+    InvalidArgument { detail: String },
+    #[error("this instance has been destroyed")]
+    Destroyed,
+    #[error("internal error: {detail}")]
+    Internal { detail: String },
+}
+
+impl ChatError {
+    pub fn code(&self) -> i32 {
+        match self {
+            ChatError::NoSdkAppId => code::NO_SDKAPPID,
+            ChatError::NoUserId => code::NO_IDENTIFIER,
+            ChatError::NoUserSig => code::NO_USERSIG,
+            ChatError::NotLoggedIn => code::USER_NOT_LOGGED_IN,
+            ChatError::LoginInProgress => code::REPEAT_LOGIN,
+            ChatError::Network { .. } => code::NETWORK_ERROR,
+            ChatError::Timeout => code::NETWORK_TIMEOUT,
+            ChatError::Server { code, .. } => *code,
+            ChatError::InvalidArgument { .. } => code::INVALID_ARGUMENT,
+            ChatError::Destroyed => code::INSTANCE_DESTROYED,
+            ChatError::Internal { .. } => code::INTERNAL,
+        }
+    }
+
+    pub(crate) fn network(detail: impl std::fmt::Display) -> Self {
+        ChatError::Network {
+            detail: detail.to_string(),
+        }
+    }
+
+    pub(crate) fn invalid(detail: impl Into<String>) -> Self {
+        ChatError::InvalidArgument { detail: detail.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_its_documented_code() {
+        let cases = [
+            (ChatError::NoSdkAppId, 2000),
+            (ChatError::NoUserId, 2002),
+            (ChatError::NoUserSig, 2003),
+            (ChatError::NotLoggedIn, 2024),
+            (ChatError::LoginInProgress, 2025),
+            (ChatError::network("x"), 2800),
+            (ChatError::Timeout, 2801),
+            (
+                ChatError::Server {
+                    code: 70001,
+                    detail: "expired".into(),
+                },
+                70001,
+            ),
+            (ChatError::invalid("x"), 9001),
+            (ChatError::Destroyed, 9002),
+            (ChatError::Internal { detail: "x".into() }, 9003),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.code(), code, "{err}");
+            assert!(!err.to_string().is_empty());
+        }
+    }
+}

@@ -1,0 +1,684 @@
+//! Every transition of the session machine, driven by hand: no sockets, no timers, no sleeps.
+
+use super::*;
+
+const HB: Duration = Duration::from_secs(10);
+
+fn params() -> SessionParams {
+    SessionParams {
+        sdk_app_id: 1400000001,
+        platform: Platform::Web,
+        instance_id: "inst-1".into(),
+        heartbeat_interval: HB,
+        request_timeout: Duration::from_secs(15),
+        login_timeout: Duration::from_secs(30),
+        reconnect_min_delay: Duration::from_millis(500),
+        reconnect_max_delay: Duration::from_secs(20),
+        jitter_seed: 99,
+    }
+}
+
+struct Harness {
+    s: Session,
+    now: Instant,
+    next_token: Token,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Harness {
+            s: Session::new(params()),
+            now: Instant::now(),
+            next_token: 0,
+        }
+    }
+
+    fn drain(&mut self) -> Vec<Output> {
+        std::iter::from_fn(|| self.s.poll_output()).collect()
+    }
+
+    fn call(&mut self, call: Call) -> Token {
+        self.next_token += 1;
+        self.s.handle_call(self.next_token, call, self.now);
+        self.next_token
+    }
+
+    fn login_call(&mut self, user: &str) -> Token {
+        self.call(Call::Login {
+            user_id: user.into(),
+            user_sig: "sig".into(),
+        })
+    }
+
+    fn advance(&mut self, d: Duration) {
+        self.now += d;
+        self.s.handle_timeout(self.now);
+    }
+
+    /// Runs a login to the ready state and returns the connection id.
+    fn login_ready(&mut self, user: &str) -> ConnId {
+        self.login_call(user);
+        let conn = connect_id(&self.drain());
+        self.s.handle_connected(conn, self.now);
+        let frame_id = login_frame_id(&self.drain());
+        self.s.handle_frame(
+            conn,
+            ServerFrame::LoginOk {
+                id: frame_id,
+                server_time_ms: 1_000,
+            },
+            self.now,
+        );
+        self.drain();
+        assert!(self.s.is_ready());
+        conn
+    }
+}
+
+fn connect_id(out: &[Output]) -> ConnId {
+    out.iter()
+        .find_map(|o| if let Output::Connect(c) = o { Some(*c) } else { None })
+        .unwrap_or_else(|| panic!("no Connect in {out:?}"))
+}
+
+fn login_frame_id(out: &[Output]) -> u64 {
+    out.iter()
+        .find_map(|o| match o {
+            Output::Send(_, ClientFrame::Login { id, .. }) => Some(*id),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no login frame in {out:?}"))
+}
+
+fn events(out: &[Output]) -> Vec<ChatEvent> {
+    out.iter()
+        .filter_map(|o| {
+            if let Output::Event(e) = o {
+                Some(e.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+fn completion(out: &[Output], token: Token) -> Result<CallOutcome, ChatError> {
+    out.iter()
+        .find_map(|o| match o {
+            Output::Complete(t, r) if *t == token => Some(r.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("token {token} not completed in {out:?}"))
+}
+
+fn net(state: NetState) -> ChatEvent {
+    ChatEvent::NetStateChange { state }
+}
+
+#[test]
+fn login_connects_authenticates_then_resolves_before_sdk_ready() {
+    let mut h = Harness::new();
+    let t = h.login_call("alice");
+    let out = h.drain();
+    assert_eq!(events(&out), vec![net(NetState::Connecting)]);
+    let conn = connect_id(&out);
+    h.s.handle_connected(conn, h.now);
+    let out = h.drain();
+    match &out[..] {
+        [Output::Send(
+            c,
+            ClientFrame::Login {
+                user_id,
+                user_sig,
+                resume,
+                platform,
+                instance_id,
+                sdk_app_id,
+                version,
+                ..
+            },
+        )] => {
+            assert_eq!(
+                (*c, user_id.as_str(), user_sig.as_str(), *resume),
+                (conn, "alice", "sig", false)
+            );
+            assert_eq!(
+                (*platform, instance_id.as_str(), *sdk_app_id, *version),
+                (Platform::Web, "inst-1", 1400000001, 1)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let id = login_frame_id(&out);
+    h.now += Duration::from_millis(40);
+    h.s.handle_frame(
+        conn,
+        ServerFrame::LoginOk {
+            id,
+            server_time_ms: 5_000,
+        },
+        h.now,
+    );
+    let out = h.drain();
+    let complete_at = out.iter().position(|o| matches!(o, Output::Complete(..))).unwrap();
+    let ready_at = out
+        .iter()
+        .position(|o| *o == Output::Event(ChatEvent::SdkReady))
+        .unwrap();
+    assert!(complete_at < ready_at, "the promise resolves before SDK_READY: {out:?}");
+    assert_eq!(
+        completion(&out, t),
+        Ok(CallOutcome::Login(LoginResult {
+            repeat_login: false,
+            error_info: None
+        }))
+    );
+    assert_eq!(events(&out), vec![net(NetState::Connected), ChatEvent::SdkReady]);
+    assert!(h.s.is_ready());
+    assert_eq!(h.s.login_user(), Some("alice"));
+    // NTP-style: server stamp + half the 40 ms round trip.
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), 5_020);
+}
+
+#[test]
+fn missing_arguments_are_rejected_with_their_codes_and_change_nothing() {
+    let mut h = Harness::new();
+    let t1 = h.call(Call::Login {
+        user_id: "".into(),
+        user_sig: "s".into(),
+    });
+    let t2 = h.call(Call::Login {
+        user_id: "a".into(),
+        user_sig: " ".into(),
+    });
+    let out = h.drain();
+    assert_eq!(completion(&out, t1).unwrap_err().code(), 2002);
+    assert_eq!(completion(&out, t2).unwrap_err().code(), 2003);
+    assert!(events(&out).is_empty());
+    let mut p = params();
+    p.sdk_app_id = 0;
+    let mut s = Session::new(p);
+    s.handle_call(
+        1,
+        Call::Login {
+            user_id: "a".into(),
+            user_sig: "s".into(),
+        },
+        Instant::now(),
+    );
+    assert_eq!(completion(&[s.poll_output().unwrap()], 1).unwrap_err().code(), 2000);
+}
+
+#[test]
+fn repeat_login_resolves_with_repeat_flag_and_sends_nothing() {
+    let mut h = Harness::new();
+    h.login_ready("alice");
+    let t = h.login_call("bob");
+    let out = h.drain();
+    assert_eq!(out.len(), 1, "{out:?}");
+    let Ok(CallOutcome::Login(r)) = completion(&out, t) else {
+        panic!()
+    };
+    assert!(r.repeat_login);
+    assert!(r.error_info.unwrap().contains("alice"));
+    assert_eq!(h.s.login_user(), Some("alice"));
+}
+
+#[test]
+fn second_login_while_one_is_in_flight_is_2025() {
+    let mut h = Harness::new();
+    h.login_call("alice");
+    h.drain();
+    let t = h.login_call("alice");
+    assert_eq!(completion(&h.drain(), t).unwrap_err().code(), 2025);
+}
+
+#[test]
+fn server_refusal_rejects_with_the_server_code() {
+    let mut h = Harness::new();
+    let t = h.login_call("alice");
+    let conn = connect_id(&h.drain());
+    h.s.handle_connected(conn, h.now);
+    let id = login_frame_id(&h.drain());
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Error {
+            id: Some(id),
+            code: 70001,
+            message: "expired".into(),
+        },
+        h.now,
+    );
+    let out = h.drain();
+    assert_eq!(completion(&out, t).unwrap_err().code(), 70001);
+    assert!(out.contains(&Output::Close(conn)));
+    assert_eq!(events(&out), vec![net(NetState::Disconnected)]);
+    assert!(!h.s.is_ready());
+    // The instance can try again.
+    h.login_call("alice");
+    assert!(matches!(h.drain()[0], Output::Connect(_)));
+}
+
+#[test]
+fn connect_failure_rejects_with_2800_and_timeout_with_2801() {
+    let mut h = Harness::new();
+    let t = h.login_call("alice");
+    let conn = connect_id(&h.drain());
+    h.s.handle_closed(conn, None, "connection refused", h.now);
+    assert_eq!(completion(&h.drain(), t).unwrap_err().code(), 2800);
+
+    let t = h.login_call("alice");
+    let conn = connect_id(&h.drain());
+    h.s.handle_connected(conn, h.now);
+    h.drain();
+    assert_eq!(h.s.poll_timeout(), Some(h.now + Duration::from_secs(30)));
+    h.advance(Duration::from_secs(30));
+    let out = h.drain();
+    assert_eq!(completion(&out, t).unwrap_err().code(), 2801);
+    assert!(out.contains(&Output::Close(conn)));
+}
+
+#[test]
+fn logout_sends_frame_then_emits_not_ready_before_resolving() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    let t = h.call(Call::Logout);
+    let out = h.drain();
+    let [Output::Send(c, ClientFrame::Logout { id })] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*c, conn);
+    h.s.handle_frame(conn, ServerFrame::LogoutOk { id: *id }, h.now);
+    let out = h.drain();
+    let not_ready = out
+        .iter()
+        .position(|o| *o == Output::Event(ChatEvent::SdkNotReady))
+        .unwrap();
+    let done = out.iter().position(|o| matches!(o, Output::Complete(..))).unwrap();
+    assert!(not_ready < done, "{out:?}");
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert!(!h.s.is_ready());
+    assert_eq!(h.s.login_user(), None);
+}
+
+#[test]
+fn logout_resolves_even_when_the_server_never_answers() {
+    let mut h = Harness::new();
+    h.login_ready("alice");
+    let t = h.call(Call::Logout);
+    h.drain();
+    h.advance(Duration::from_secs(15));
+    let out = h.drain();
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert!(events(&out).contains(&ChatEvent::SdkNotReady));
+}
+
+#[test]
+fn logout_when_logged_out_is_2024() {
+    let mut h = Harness::new();
+    let t = h.call(Call::Logout);
+    assert_eq!(completion(&h.drain(), t).unwrap_err().code(), 2024);
+}
+
+#[test]
+fn kick_emits_kicked_out_then_not_ready_and_does_not_reconnect() {
+    for kick_type in KickType::ALL.iter().copied() {
+        let mut h = Harness::new();
+        let conn = h.login_ready("alice");
+        h.s.handle_frame(conn, ServerFrame::Kicked { kick_type }, h.now);
+        let out = h.drain();
+        assert_eq!(
+            events(&out),
+            vec![
+                ChatEvent::KickedOut { kick_type },
+                ChatEvent::SdkNotReady,
+                net(NetState::Disconnected)
+            ]
+        );
+        assert!(out.contains(&Output::Close(conn)));
+        // The server's close that follows must not start a reconnect.
+        h.s.handle_closed(conn, Some(4001), "kicked", h.now);
+        assert!(h.drain().is_empty());
+        assert_eq!(h.s.poll_timeout(), None, "no timer left after a kick");
+        // A new login works.
+        h.login_call("alice");
+        assert!(matches!(h.drain()[0], Output::Connect(_)));
+    }
+}
+
+#[test]
+fn heartbeat_pings_on_schedule_and_pong_refreshes_the_clock() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    assert_eq!(h.s.poll_timeout(), Some(h.now + HB));
+    h.advance(HB);
+    let out = h.drain();
+    let [Output::Send(c, ClientFrame::Ping { id })] = &out[..] else {
+        panic!("{out:?}")
+    };
+    assert_eq!(*c, conn);
+    h.now += Duration::from_millis(10);
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Pong {
+            id: *id,
+            server_time_ms: 90_000,
+        },
+        h.now,
+    );
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), 90_005);
+    // A pong for an unknown ping id changes nothing.
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Pong {
+            id: 12345,
+            server_time_ms: 1,
+        },
+        h.now,
+    );
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), 90_005);
+}
+
+#[test]
+fn silent_link_is_declared_dead_after_two_intervals_and_reconnects_silently() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.advance(HB); // ping goes out, never answered
+    h.drain();
+    h.advance(HB);
+    let out = h.drain();
+    assert!(out.contains(&Output::Close(conn)), "{out:?}");
+    assert_eq!(events(&out), vec![net(NetState::Disconnected)]);
+    assert!(h.s.is_ready(), "a lost link keeps the session");
+    // Backoff, then a new connection with a resume login.
+    let retry_at = h.s.poll_timeout().unwrap();
+    assert!(retry_at <= h.now + Duration::from_millis(500));
+    h.now = retry_at;
+    h.s.handle_timeout(h.now);
+    let out = h.drain();
+    assert_eq!(events(&out), vec![net(NetState::Connecting)]);
+    let conn2 = connect_id(&out);
+    assert_ne!(conn, conn2);
+    h.s.handle_connected(conn2, h.now);
+    let out = h.drain();
+    let Output::Send(_, ClientFrame::Login { id, resume: true, .. }) = &out[0] else {
+        panic!("{out:?}")
+    };
+    h.s.handle_frame(
+        conn2,
+        ServerFrame::LoginOk {
+            id: *id,
+            server_time_ms: 1,
+        },
+        h.now,
+    );
+    // Only the net state changes: no SDK_NOT_READY / SDK_READY.
+    assert_eq!(events(&h.drain()), vec![net(NetState::Connected)]);
+    assert_eq!(h.s.reconnect_attempt(), 0);
+}
+
+#[test]
+fn failed_reconnects_back_off_exponentially_with_jitter() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, Some(1001), "server going away", h.now);
+    h.drain();
+    let mut waits = vec![];
+    for attempt in 1..=8u32 {
+        let at = h.s.poll_timeout().unwrap();
+        let ceiling = Duration::from_millis(500) * 2u32.pow(attempt - 1);
+        let wait = at - h.now;
+        assert!(
+            wait <= ceiling.min(Duration::from_secs(20)),
+            "attempt {attempt}: {wait:?}"
+        );
+        waits.push(wait);
+        h.now = at;
+        h.s.handle_timeout(h.now);
+        let conn = connect_id(&h.drain());
+        h.s.handle_closed(conn, None, "refused", h.now);
+        assert_eq!(events(&h.drain()), vec![net(NetState::Disconnected)]);
+    }
+    assert!(waits.windows(2).any(|w| w[0] != w[1]), "jittered: {waits:?}");
+    assert!(h.s.is_ready());
+}
+
+#[test]
+fn terminal_close_without_a_frame_ends_the_session_without_reconnect() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, Some(4002), "auth failed", h.now);
+    let ev = events(&h.drain());
+    assert!(matches!(ev[0], ChatEvent::Error { code: 3001, .. }), "{ev:?}");
+    assert_eq!(ev[1..], [ChatEvent::SdkNotReady, net(NetState::Disconnected)]);
+    assert_eq!(h.s.poll_timeout(), None);
+}
+
+#[test]
+fn refused_resume_behaves_like_the_kick_or_error() {
+    // Kicked while away: the server answers the resume login with the kick.
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.advance(h.s.poll_timeout().unwrap() - h.now);
+    let conn = connect_id(&h.drain());
+    h.s.handle_connected(conn, h.now);
+    h.drain();
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Kicked {
+            kick_type: KickType::RestApi,
+        },
+        h.now,
+    );
+    let ev = events(&h.drain());
+    assert_eq!(
+        ev[..2],
+        [
+            ChatEvent::KickedOut {
+                kick_type: KickType::RestApi
+            },
+            ChatEvent::SdkNotReady
+        ]
+    );
+
+    // UserSig expired while away: the expiry kick.
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.advance(h.s.poll_timeout().unwrap() - h.now);
+    let conn = connect_id(&h.drain());
+    h.s.handle_connected(conn, h.now);
+    let id = login_frame_id(&h.drain());
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Error {
+            id: Some(id),
+            code: 70001,
+            message: "expired".into(),
+        },
+        h.now,
+    );
+    let ev = events(&h.drain());
+    assert_eq!(
+        ev[..2],
+        [
+            ChatEvent::KickedOut {
+                kick_type: KickType::UserSigExpired
+            },
+            ChatEvent::SdkNotReady
+        ]
+    );
+
+    // Throttled: transient, keep the session and retry.
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.advance(h.s.poll_timeout().unwrap() - h.now);
+    let conn = connect_id(&h.drain());
+    h.s.handle_connected(conn, h.now);
+    let id = login_frame_id(&h.drain());
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Error {
+            id: Some(id),
+            code: 70050,
+            message: "slow down".into(),
+        },
+        h.now,
+    );
+    assert_eq!(events(&h.drain()), vec![net(NetState::Disconnected)]);
+    assert!(h.s.is_ready());
+    assert!(h.s.poll_timeout().is_some());
+}
+
+#[test]
+fn logout_during_reconnect_stops_it_at_once() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.drain();
+    let t = h.call(Call::Logout);
+    let out = h.drain();
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert_eq!(events(&out), vec![ChatEvent::SdkNotReady]);
+    assert_eq!(h.s.poll_timeout(), None);
+}
+
+#[test]
+fn destroy_logs_out_then_emits_sdk_destroy_and_refuses_later_calls() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    let t = h.call(Call::Destroy);
+    let out = h.drain();
+    let [Output::Send(_, ClientFrame::Logout { id })] = &out[..] else {
+        panic!("{out:?}")
+    };
+    h.s.handle_frame(conn, ServerFrame::LogoutOk { id: *id }, h.now);
+    let out = h.drain();
+    assert_eq!(
+        events(&out),
+        vec![
+            ChatEvent::SdkNotReady,
+            net(NetState::Disconnected),
+            ChatEvent::SdkDestroy
+        ]
+    );
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert_eq!(
+        out.iter().filter(|o| matches!(o, Output::Complete(..))).count(),
+        1,
+        "internal logout is silent"
+    );
+    assert!(h.s.is_destroyed());
+    let t = h.login_call("alice");
+    assert_eq!(completion(&h.drain(), t).unwrap_err().code(), 9002);
+    let t = h.call(Call::Logout);
+    assert_eq!(completion(&h.drain(), t).unwrap_err().code(), 9002);
+    let t = h.call(Call::Destroy);
+    assert_eq!(
+        completion(&h.drain(), t),
+        Ok(CallOutcome::Done),
+        "second destroy is harmless"
+    );
+    assert_eq!(h.s.poll_timeout(), None);
+}
+
+#[test]
+fn destroy_when_logged_out_resolves_and_during_login_rejects_the_login() {
+    let mut h = Harness::new();
+    let t = h.call(Call::Destroy);
+    let out = h.drain();
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert_eq!(events(&out), vec![ChatEvent::SdkDestroy]);
+
+    let mut h = Harness::new();
+    let login = h.login_call("alice");
+    let conn = connect_id(&h.drain());
+    let t = h.call(Call::Destroy);
+    let out = h.drain();
+    assert_eq!(completion(&out, login).unwrap_err().code(), 9002);
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert!(out.contains(&Output::Close(conn)));
+    // A late connect of the abandoned connection is ignored.
+    h.s.handle_connected(conn, h.now);
+    assert!(h.drain().is_empty());
+}
+
+#[test]
+fn destroy_during_reconnect_stops_it() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.advance(h.s.poll_timeout().unwrap() - h.now);
+    let conn2 = connect_id(&h.drain());
+    let t = h.call(Call::Destroy);
+    let out = h.drain();
+    assert!(out.contains(&Output::Close(conn2)));
+    assert_eq!(
+        events(&out),
+        vec![
+            ChatEvent::SdkNotReady,
+            net(NetState::Disconnected),
+            ChatEvent::SdkDestroy
+        ]
+    );
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert_eq!(h.s.poll_timeout(), None);
+}
+
+#[test]
+fn stale_connection_events_are_ignored() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_frame(
+        conn + 7,
+        ServerFrame::Kicked {
+            kick_type: KickType::RestApi,
+        },
+        h.now,
+    );
+    h.s.handle_closed(conn + 7, None, "old", h.now);
+    h.s.handle_connected(conn + 7, h.now);
+    assert!(h.drain().is_empty());
+    assert!(h.s.is_ready());
+}
+
+#[test]
+fn unknown_frames_and_unrelated_errors_do_not_break_the_session() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_frame(conn, ServerFrame::Unknown, h.now);
+    assert!(h.drain().is_empty());
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Error {
+            id: None,
+            code: 60022,
+            message: "busy".into(),
+        },
+        h.now,
+    );
+    assert_eq!(
+        events(&h.drain()),
+        vec![ChatEvent::Error {
+            code: 60022,
+            message: "busy".into()
+        }]
+    );
+    assert!(h.s.is_ready());
+}
+
+#[test]
+fn net_state_change_fires_only_on_a_change() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    let all: Vec<ChatEvent> = h
+        .drain()
+        .into_iter()
+        .filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None })
+        .collect();
+    assert_eq!(all, vec![net(NetState::Disconnected)]);
+    assert_eq!(h.s.net_state(), NetState::Disconnected);
+}

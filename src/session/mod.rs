@@ -1,0 +1,10 @@
+//! Sans-IO session logic: no sockets, no clocks, no tasks. The driver feeds it API calls,
+//! transport events, frames and the current time, and carries out the outputs it returns.
+
+mod backoff;
+mod clock;
+mod machine;
+
+pub use backoff::{Backoff, Jitter};
+pub use clock::{local_unix_ms, ServerClock};
+pub use machine::{Call, CallOutcome, ConnId, LoginResult, Output, Session, SessionParams, Token};
