@@ -1,0 +1,169 @@
+//! Server configuration and the dev-app defaults.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// SDKAppID of the built-in dev app.
+pub const DEV_SDK_APP_ID: u64 = 1400000001;
+/// Secret key of the built-in dev app. It is public: anyone can mint UserSigs with it.
+pub const DEV_SECRET_KEY: &str = "natter-dev-secret-key-not-for-production";
+
+/// Multi-platform login policy: which instances compete for the per-group limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Policy {
+    /// Each platform is its own group.
+    #[default]
+    Multi,
+    /// One group for all platforms.
+    Single,
+    /// Web, and everything else.
+    Dual,
+    /// Web, mobile (android/ios/ipad), desktop (windows/mac/linux).
+    Triple,
+}
+
+impl Policy {
+    pub const ALL: [Policy; 4] = [Policy::Multi, Policy::Single, Policy::Dual, Policy::Triple];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Multi => "multi",
+            Policy::Single => "single",
+            Policy::Dual => "dual",
+            Policy::Triple => "triple",
+        }
+    }
+}
+
+impl fmt::Display for Policy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A string that names no [`Policy`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown policy {0:?} (expected multi, single, dual or triple)")]
+pub struct ParsePolicyError(pub String);
+
+impl FromStr for Policy {
+    type Err = ParsePolicyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Policy::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| ParsePolicyError(s.to_owned()))
+    }
+}
+
+/// Everything a server needs. `Default` is the dev app on 127.0.0.1:9800 with all limits on.
+#[derive(Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub sdk_app_id: u64,
+    pub secret_key: String,
+    pub admin_identifier: String,
+    /// false => every login is refused with 60020.
+    pub app_enabled: bool,
+    pub max_instances_per_platform: u32,
+    pub policy: Policy,
+    /// Added to the server clock everywhere (frames and UserSig checks); lets tests fake a skewed server.
+    pub clock_skew_ms: i64,
+    /// TCP accept -> first valid login frame (also bounds the HTTP header read).
+    pub handshake_timeout: Duration,
+    /// No frame from a logged-in client for this long => close 4010.
+    pub idle_timeout: Duration,
+    pub max_frame_bytes: usize,
+    /// All TCP connections from one IP (WebSocket and REST).
+    pub max_connections_per_source: u32,
+    /// Failed logins per source within `failed_login_window` before 70050; 0 disables throttling.
+    pub max_failed_logins: u32,
+    pub failed_login_window: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9800)),
+            sdk_app_id: DEV_SDK_APP_ID,
+            secret_key: DEV_SECRET_KEY.to_owned(),
+            admin_identifier: "administrator".to_owned(),
+            app_enabled: true,
+            max_instances_per_platform: 1,
+            policy: Policy::Multi,
+            clock_skew_ms: 0,
+            handshake_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(45),
+            max_frame_bytes: natter_protocol::MAX_FRAME_BYTES,
+            max_connections_per_source: 512,
+            max_failed_logins: 10,
+            failed_login_window: Duration::from_secs(60),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Whether the secret key is the public dev key.
+    pub fn uses_dev_key(&self) -> bool {
+        self.secret_key == DEV_SECRET_KEY
+    }
+}
+
+// Hand-written so the secret key never reaches a log line.
+impl fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("sdk_app_id", &self.sdk_app_id)
+            .field("secret_key", &"<redacted>")
+            .field("admin_identifier", &self.admin_identifier)
+            .field("app_enabled", &self.app_enabled)
+            .field("max_instances_per_platform", &self.max_instances_per_platform)
+            .field("policy", &self.policy)
+            .field("clock_skew_ms", &self.clock_skew_ms)
+            .field("handshake_timeout", &self.handshake_timeout)
+            .field("idle_timeout", &self.idle_timeout)
+            .field("max_frame_bytes", &self.max_frame_bytes)
+            .field("max_connections_per_source", &self.max_connections_per_source)
+            .field("max_failed_logins", &self.max_failed_logins)
+            .field("failed_login_window", &self.failed_login_window)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_secret_key() {
+        let c = ServerConfig {
+            secret_key: "very-secret-123".into(),
+            ..Default::default()
+        };
+        let shown = format!("{c:?} {c:#?}");
+        assert!(!shown.contains("very-secret-123"), "{shown}");
+        assert!(!format!("{:?}", ServerConfig::default()).contains(DEV_SECRET_KEY));
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn policy_parses_and_displays() {
+        for p in Policy::ALL {
+            assert_eq!(p.to_string().parse::<Policy>().unwrap(), p);
+        }
+        assert_eq!(Policy::default(), Policy::Multi);
+        assert!("quad".parse::<Policy>().is_err());
+    }
+
+    #[test]
+    fn defaults_are_the_dev_app() {
+        let c = ServerConfig::default();
+        assert_eq!(c.sdk_app_id, DEV_SDK_APP_ID);
+        assert!(c.uses_dev_key());
+        assert_eq!(c.listen.port(), 9800);
+        assert_eq!(c.max_frame_bytes, natter_protocol::MAX_FRAME_BYTES);
+    }
+}

@@ -1,0 +1,239 @@
+//! The listener and accept loop. One TCP listener serves both the REST API and the WebSocket
+//! endpoint: each accepted connection takes a per-source slot, then hyper (HTTP/1.1, with
+//! upgrades) hands the request to the axum router.
+
+use crate::limits::{SourceLimits, SourceSlot};
+use crate::registry::Registry;
+use crate::throttle::Throttle;
+use crate::{rest, usersig, ServerConfig};
+use hyper::body::Incoming;
+use hyper::Request;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower::ServiceExt;
+
+/// Lifetime of the admin UserSig minted by [`ServerHandle::admin_sig`].
+const ADMIN_SIG_SECS: u64 = 24 * 3600;
+
+/// State shared by every connection of one server.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub config: ServerConfig,
+    pub registry: Registry,
+    pub throttle: Throttle,
+    pub limits: Arc<SourceLimits>,
+    pub cancel: CancellationToken,
+    pub tracker: TaskTracker,
+}
+
+impl Shared {
+    /// The server's Unix clock in ms, skew included.
+    pub fn now_ms(&self) -> i64 {
+        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        (d.as_millis() as i64).saturating_add(self.config.clock_skew_ms)
+    }
+
+    pub fn now_unix(&self) -> i64 {
+        self.now_ms().div_euclid(1000)
+    }
+}
+
+/// What the router learns about the TCP connection a request came on.
+#[derive(Debug, Clone)]
+pub(crate) struct ConnInfo {
+    pub peer: SocketAddr,
+    pub accepted: Instant,
+    /// Kept alive by the WebSocket session after the upgrade.
+    pub _slot: Arc<SourceSlot>,
+}
+
+/// A running server. Dropping it without [`ServerHandle::shutdown`] stops it without waiting.
+#[derive(Debug)]
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+}
+
+/// Binds `config.listen` and starts serving in the background.
+pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
+    let listener = bind(config.listen)?;
+    let local_addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        registry: Registry::new(config.policy, config.max_instances_per_platform),
+        throttle: Throttle::new(config.max_failed_logins, config.failed_login_window),
+        limits: SourceLimits::new(config.max_connections_per_source),
+        cancel: CancellationToken::new(),
+        tracker: TaskTracker::new(),
+        config,
+    });
+    tracing::info!(%local_addr, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
+    shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
+    Ok(ServerHandle { shared, local_addr })
+}
+
+// SO_REUSEADDR so a restarted server can take the port back while old sockets sit in TIME_WAIT.
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+    let router = rest::router(Arc::clone(&shared));
+    loop {
+        let accepted = tokio::select! {
+            _ = shared.cancel.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, peer)) => match shared.limits.try_acquire(peer.ip()) {
+                Some(slot) => {
+                    let info = ConnInfo {
+                        peer,
+                        accepted: Instant::now(),
+                        _slot: Arc::new(slot),
+                    };
+                    shared
+                        .tracker
+                        .spawn(serve_connection(Arc::clone(&shared), router.clone(), stream, info));
+                }
+                None => {
+                    tracing::warn!(%peer, "too many connections from this source; answering 429");
+                    shared.tracker.spawn(refuse_busy(stream));
+                }
+            },
+            Err(e) => {
+                // Usually fd exhaustion: back off instead of spinning.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    tracing::debug!("accept loop stopped");
+}
+
+async fn serve_connection(shared: Arc<Shared>, router: axum::Router, stream: TcpStream, info: ConnInfo) {
+    let _ = stream.set_nodelay(true);
+    let handshake = shared.config.handshake_timeout;
+    let got_request = Arc::new(AtomicBool::new(false));
+    let svc = {
+        let got_request = Arc::clone(&got_request);
+        let info = info.clone();
+        hyper::service::service_fn(move |mut req: Request<Incoming>| {
+            got_request.store(true, Ordering::Relaxed);
+            req.extensions_mut().insert(info.clone());
+            router.clone().oneshot(req)
+        })
+    };
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(handshake)
+        .serve_connection(TokioIo::new(stream), svc)
+        .with_upgrades();
+    drop(info);
+    tokio::pin!(conn);
+    let first_request_deadline = tokio::time::sleep_until(Instant::now() + handshake);
+    tokio::pin!(first_request_deadline);
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            r = conn.as_mut() => {
+                if let Err(e) = r {
+                    tracing::debug!(error = %e, "http connection ended with an error");
+                }
+                break;
+            }
+            _ = shared.cancel.cancelled(), if !shutting_down => {
+                shutting_down = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            // A connection that never sends a request (slowloris) is cut at the handshake timeout.
+            _ = &mut first_request_deadline, if !got_request.load(Ordering::Relaxed) => {
+                tracing::debug!("no request within the handshake timeout; closing");
+                break;
+            }
+        }
+    }
+}
+
+// Refused before any HTTP parsing: answer 429 and linger briefly so the client reads it.
+async fn refuse_busy(mut stream: TcpStream) {
+    let body = r#"{"ActionStatus":"FAIL","ErrorCode":60022,"ErrorInfo":"too many connections from this source"}"#;
+    let resp = format!(
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let linger = async {
+        stream.write_all(resp.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut buf = [0u8; 1024];
+        while stream.read(&mut buf).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), linger).await;
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// `ws://HOST:PORT/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.local_addr, natter_protocol::WS_PATH)
+    }
+
+    pub fn config(&self) -> &ServerConfig {
+        &self.shared.config
+    }
+
+    /// The server's Unix clock in ms, skew included.
+    pub fn server_time_ms(&self) -> i64 {
+        self.shared.now_ms()
+    }
+
+    /// A UserSig for `user_id` of this server's app, issued at the server's (skewed) now.
+    pub fn user_sig(&self, user_id: &str, expire_secs: u64) -> String {
+        let c = &self.shared.config;
+        usersig::generate(
+            c.sdk_app_id,
+            &c.secret_key,
+            user_id,
+            expire_secs,
+            self.shared.now_unix(),
+        )
+    }
+
+    /// A UserSig for the admin account (valid one day).
+    pub fn admin_sig(&self) -> String {
+        self.user_sig(&self.shared.config.admin_identifier, ADMIN_SIG_SECS)
+    }
+
+    /// Closes every client with 1001, stops accepting and waits for every task to end.
+    pub async fn shutdown(self) {
+        tracing::info!(addr = %self.local_addr, "shutting down");
+        self.shared.cancel.cancel();
+        self.shared.tracker.close();
+        self.shared.tracker.wait().await;
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shared.cancel.cancel();
+        self.shared.tracker.close();
+    }
+}

@@ -1,0 +1,309 @@
+//! UserSig v2, bit-compatible with the official `tls-sig-api-v2` generators.
+//!
+//! A UserSig is base64 (with `+`→`*`, `/`→`-`, `=`→`_`) of zlib-deflated JSON
+//! `{TLS.ver, TLS.identifier, TLS.sdkappid, TLS.time, TLS.expire, TLS.sig [, TLS.userbuf]}`;
+//! `TLS.sig` is base64 HMAC-SHA256 over `TLS.<field>:<value>\n` lines.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use flate2::read::ZlibDecoder;
+use flate2::write::ZlibEncoder;
+use flate2::Compression;
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+use std::io::{Read, Write};
+use subtle::ConstantTimeEq;
+
+/// Largest inflated UserSig JSON we accept (a real one is ~200 bytes); bounds zip bombs.
+const MAX_INFLATED_BYTES: u64 = 8 * 1024;
+/// Largest encoded UserSig we even try to decode.
+const MAX_ENCODED_BYTES: usize = 8 * 1024;
+
+/// The verified content of a UserSig.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claims {
+    pub identifier: String,
+    pub sdk_app_id: u64,
+    /// Issue time, Unix seconds.
+    pub time: i64,
+    /// Lifetime in seconds.
+    pub expire: u64,
+}
+
+impl Claims {
+    /// First Unix second at which the UserSig is expired.
+    pub fn expires_at(&self) -> i64 {
+        self.time.saturating_add(i64::try_from(self.expire).unwrap_or(i64::MAX))
+    }
+}
+
+/// Why a UserSig was refused; [`UserSigError::code`] is the reference server's code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum UserSigError {
+    #[error("UserSig is empty")]
+    Empty,
+    #[error("UserSig is malformed and cannot be decoded")]
+    Malformed,
+    #[error("UserSig signature check failed")]
+    BadSignature,
+    #[error("UserSig was issued for another userID")]
+    UserMismatch,
+    #[error("UserSig was issued for another SDKAppID")]
+    AppMismatch,
+    #[error("UserSig expired")]
+    Expired,
+}
+
+impl UserSigError {
+    pub fn code(&self) -> i32 {
+        match self {
+            UserSigError::Expired => 70001,
+            UserSigError::Empty => 70002,
+            UserSigError::Malformed => 70003,
+            UserSigError::BadSignature => 70009,
+            UserSigError::UserMismatch => 70013,
+            UserSigError::AppMismatch => 70014,
+        }
+    }
+}
+
+fn signature(
+    secret_key: &str,
+    identifier: &str,
+    sdk_app_id: u64,
+    time: i64,
+    expire: u64,
+    userbuf: Option<&str>,
+) -> String {
+    let mut content =
+        format!("TLS.identifier:{identifier}\nTLS.sdkappid:{sdk_app_id}\nTLS.time:{time}\nTLS.expire:{expire}\n");
+    if let Some(b) = userbuf {
+        content.push_str(&format!("TLS.userbuf:{b}\n"));
+    }
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret_key.as_bytes()).expect("HMAC takes keys of any length");
+    mac.update(content.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// Mints a UserSig valid from `issued_at_unix` for `expire_secs` seconds.
+pub fn generate(sdk_app_id: u64, secret_key: &str, user_id: &str, expire_secs: u64, issued_at_unix: i64) -> String {
+    let sig = signature(secret_key, user_id, sdk_app_id, issued_at_unix, expire_secs, None);
+    let doc = json!({
+        "TLS.ver": "2.0",
+        "TLS.identifier": user_id,
+        "TLS.sdkappid": sdk_app_id,
+        "TLS.expire": expire_secs,
+        "TLS.time": issued_at_unix,
+        "TLS.sig": sig,
+    });
+    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+    enc.write_all(doc.to_string().as_bytes())
+        .expect("writing to a Vec cannot fail");
+    let compressed = enc.finish().expect("writing to a Vec cannot fail");
+    STANDARD
+        .encode(compressed)
+        .chars()
+        .map(|c| match c {
+            '+' => '*',
+            '/' => '-',
+            '=' => '_',
+            c => c,
+        })
+        .collect()
+}
+
+/// Decodes a UserSig to its JSON document without checking anything else.
+pub fn decode(user_sig: &str) -> Result<Value, UserSigError> {
+    if user_sig.is_empty() {
+        return Err(UserSigError::Empty);
+    }
+    if user_sig.len() > MAX_ENCODED_BYTES {
+        return Err(UserSigError::Malformed);
+    }
+    let b64: String = user_sig
+        .chars()
+        .map(|c| match c {
+            '*' => '+',
+            '-' => '/',
+            '_' => '=',
+            c => c,
+        })
+        .collect();
+    let compressed = STANDARD.decode(b64.trim()).map_err(|_| UserSigError::Malformed)?;
+    let mut inflated = Vec::new();
+    ZlibDecoder::new(compressed.as_slice())
+        .take(MAX_INFLATED_BYTES + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|_| UserSigError::Malformed)?;
+    if inflated.len() as u64 > MAX_INFLATED_BYTES {
+        return Err(UserSigError::Malformed);
+    }
+    let doc: Value = serde_json::from_slice(&inflated).map_err(|_| UserSigError::Malformed)?;
+    if !doc.is_object() {
+        return Err(UserSigError::Malformed);
+    }
+    Ok(doc)
+}
+
+// Some generators write numbers as strings; accept both.
+fn as_u64(v: Option<&Value>) -> Option<u64> {
+    match v? {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn as_i64(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Verifies a UserSig for `user_id` of app `sdk_app_id` at `now_unix`.
+///
+/// Check order: empty (70002), decode (70003), user (70013), app (70014), signature (70009),
+/// expiry (70001; expired from `time + expire` on).
+pub fn verify(
+    user_sig: &str,
+    sdk_app_id: u64,
+    secret_key: &str,
+    user_id: &str,
+    now_unix: i64,
+) -> Result<Claims, UserSigError> {
+    let doc = decode(user_sig)?;
+    let identifier = doc
+        .get("TLS.identifier")
+        .and_then(Value::as_str)
+        .ok_or(UserSigError::Malformed)?;
+    let app = as_u64(doc.get("TLS.sdkappid")).ok_or(UserSigError::Malformed)?;
+    let time = as_i64(doc.get("TLS.time")).ok_or(UserSigError::Malformed)?;
+    let expire = as_u64(doc.get("TLS.expire")).ok_or(UserSigError::Malformed)?;
+    let sig = doc
+        .get("TLS.sig")
+        .and_then(Value::as_str)
+        .ok_or(UserSigError::Malformed)?;
+    let userbuf = match doc.get("TLS.userbuf") {
+        None => None,
+        Some(Value::String(s)) => Some(s.as_str()),
+        Some(_) => return Err(UserSigError::Malformed),
+    };
+    if identifier != user_id {
+        return Err(UserSigError::UserMismatch);
+    }
+    if app != sdk_app_id {
+        return Err(UserSigError::AppMismatch);
+    }
+    let expected = signature(secret_key, identifier, app, time, expire, userbuf);
+    if !bool::from(expected.as_bytes().ct_eq(sig.as_bytes())) {
+        return Err(UserSigError::BadSignature);
+    }
+    let claims = Claims {
+        identifier: identifier.to_owned(),
+        sdk_app_id: app,
+        time,
+        expire,
+    };
+    if now_unix >= claims.expires_at() {
+        return Err(UserSigError::Expired);
+    }
+    Ok(claims)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "k3y";
+
+    #[test]
+    fn round_trip() {
+        let s = generate(42, KEY, "alice", 100, 1_000);
+        let c = verify(&s, 42, KEY, "alice", 1_000).unwrap();
+        assert_eq!(
+            c,
+            Claims {
+                identifier: "alice".into(),
+                sdk_app_id: 42,
+                time: 1_000,
+                expire: 100
+            }
+        );
+        assert_eq!(c.expires_at(), 1_100);
+        assert!(verify(&s, 42, KEY, "alice", 1_099).is_ok());
+        assert_eq!(verify(&s, 42, KEY, "alice", 1_100), Err(UserSigError::Expired));
+        assert_eq!(verify(&s, 42, KEY, "bob", 1_000), Err(UserSigError::UserMismatch));
+        assert_eq!(verify(&s, 43, KEY, "alice", 1_000), Err(UserSigError::AppMismatch));
+        assert_eq!(verify(&s, 42, "other", "alice", 1_000), Err(UserSigError::BadSignature));
+        assert_eq!(verify("", 42, KEY, "alice", 1_000), Err(UserSigError::Empty));
+        assert!(!s.contains('+') && !s.contains('/') && !s.contains('='));
+        assert_eq!(decode(&s).unwrap()["TLS.ver"], "2.0");
+    }
+
+    #[test]
+    fn codes() {
+        assert_eq!(UserSigError::Expired.code(), 70001);
+        assert_eq!(UserSigError::Empty.code(), 70002);
+        assert_eq!(UserSigError::Malformed.code(), 70003);
+        assert_eq!(UserSigError::BadSignature.code(), 70009);
+        assert_eq!(UserSigError::UserMismatch.code(), 70013);
+        assert_eq!(UserSigError::AppMismatch.code(), 70014);
+    }
+
+    #[test]
+    fn tampered_fields_fail_the_signature() {
+        let doc = json!({"TLS.ver":"2.0","TLS.identifier":"alice","TLS.sdkappid":42,"TLS.time":1000,"TLS.expire":999999,"TLS.sig":"AAAA"});
+        let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(doc.to_string().as_bytes()).unwrap();
+        let s = STANDARD
+            .encode(enc.finish().unwrap())
+            .replace('+', "*")
+            .replace('/', "-")
+            .replace('=', "_");
+        assert_eq!(verify(&s, 42, KEY, "alice", 1_000), Err(UserSigError::BadSignature));
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let good = generate(42, KEY, "alice", 100, 1_000);
+        let mut inputs: Vec<String> = vec![
+            "x".into(),
+            "****".into(),
+            "eJw".into(),
+            "eJwBAAD__w__".into(),
+            "\u{0}\u{1}é✓".into(),
+            "a".repeat(100_000),
+            good[..good.len() / 2].to_owned(),
+        ];
+        for i in 0..good.len() {
+            let mut b = good.clone().into_bytes();
+            b[i] = if b[i] == b'A' { b'B' } else { b'A' };
+            inputs.push(String::from_utf8(b).unwrap());
+        }
+        // Valid zlib of non-object / wrong-typed JSON.
+        for body in [
+            "[]",
+            "null",
+            "{\"TLS.identifier\":5}",
+            "{\"TLS.identifier\":\"alice\",\"TLS.sdkappid\":-1}",
+        ] {
+            let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+            enc.write_all(body.as_bytes()).unwrap();
+            inputs.push(
+                STANDARD
+                    .encode(enc.finish().unwrap())
+                    .replace('+', "*")
+                    .replace('/', "-")
+                    .replace('=', "_"),
+            );
+        }
+        for s in &inputs {
+            let r = verify(s, 42, KEY, "alice", 1_000);
+            assert!(r.is_err() || s == &good, "{s}");
+            let _ = decode(s);
+        }
+    }
+}

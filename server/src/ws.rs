@@ -1,0 +1,397 @@
+//! One WebSocket session: login within the handshake timeout, then ping/logout until the client
+//! leaves, goes idle, is kicked, or the server shuts down.
+
+use crate::registry::{ConnId, Control, LoginRequest};
+use crate::server::{ConnInfo, Shared};
+use crate::usersig;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::Extension;
+use natter_protocol::{ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::{timeout, timeout_at, Instant};
+
+/// Code of the `error` frame for protocol violations.
+const PROTOCOL_ERROR_CODE: i32 = 60008;
+/// How long we keep reading after our close frame so the client gets it (no TCP reset).
+const CLOSE_LINGER: Duration = Duration::from_secs(2);
+/// A client that does not take a frame within this time is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+const READ_BUFFER: usize = 8 * 1024;
+const WRITE_BUFFER: usize = 8 * 1024;
+const MAX_WRITE_BUFFER: usize = 128 * 1024;
+
+/// `GET /ws`: upgrade with server-sized buffers and limits.
+pub(crate) async fn upgrade(
+    State(shared): State<Arc<Shared>>,
+    Extension(info): Extension<ConnInfo>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    // Holding a tracker token keeps `shutdown` waiting until the session has ended.
+    let token = shared.tracker.token();
+    let max = shared.config.max_frame_bytes;
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_write_buffer_size(MAX_WRITE_BUFFER.max(max * 2))
+        .max_message_size(max)
+        .max_frame_size(max)
+        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
+        .on_upgrade(move |socket| async move {
+            run(shared, socket, info).await;
+            drop(token);
+        })
+}
+
+enum Bad {
+    NotJson,
+    Malformed(Option<u64>),
+}
+
+fn parse(text: &str) -> Result<ClientFrame, Bad> {
+    let v: Value = serde_json::from_str(text).map_err(|_| Bad::NotJson)?;
+    let id = v.get("id").and_then(Value::as_u64);
+    serde_json::from_value(v).map_err(|_| Bad::Malformed(id))
+}
+
+struct Session {
+    shared: Arc<Shared>,
+    socket: WebSocket,
+    info: ConnInfo,
+}
+
+/// Why the read side stopped.
+enum ReadEnd {
+    /// The peer is gone or closed cleanly; nothing more to send.
+    Gone,
+    /// Send this close code (with a reason) and linger.
+    Close(CloseCode, &'static str),
+}
+
+fn classify(err: axum::Error) -> ReadEnd {
+    let inner = err.into_inner();
+    match inner.downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => ReadEnd::Close(CloseCode::FrameTooLarge, "frame too large"),
+        Some(tungstenite::Error::Protocol(_)) | Some(tungstenite::Error::Utf8(_)) => {
+            ReadEnd::Close(CloseCode::ProtocolError, "websocket protocol error")
+        }
+        _ => ReadEnd::Gone,
+    }
+}
+
+impl Session {
+    async fn send(&mut self, frame: &ServerFrame) -> bool {
+        let msg = Message::Text(frame.to_json().into());
+        matches!(timeout(SEND_TIMEOUT, self.socket.send(msg)).await, Ok(Ok(())))
+    }
+
+    /// Sends a close frame, then keeps reading for a while in a detached task so the client
+    /// receives the close (dropping a socket with unread input would reset it).
+    async fn close(mut self, code: CloseCode, reason: &'static str) {
+        tracing::debug!(peer = %self.info.peer, code = code.code(), reason, "closing");
+        let frame = CloseFrame {
+            code: code.code(),
+            reason: reason.into(),
+        };
+        if !matches!(
+            timeout(SEND_TIMEOUT, self.socket.send(Message::Close(Some(frame)))).await,
+            Ok(Ok(()))
+        ) {
+            return;
+        }
+        let mut socket = self.socket;
+        self.shared.tracker.spawn(async move {
+            let deadline = Instant::now() + CLOSE_LINGER;
+            let mut errors = 0u32;
+            loop {
+                match timeout_at(deadline, socket.recv()).await {
+                    Err(_) | Ok(None) => break,
+                    Ok(Some(Ok(_))) => {}
+                    Ok(Some(Err(_))) => {
+                        // Garbage after a protocol error: give the client a moment, then drop.
+                        errors += 1;
+                        if errors > 64 {
+                            tokio::time::sleep_until(deadline.min(Instant::now() + Duration::from_millis(200))).await;
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    async fn protocol_error(mut self, id: Option<u64>, message: &str) {
+        tracing::debug!(peer = %self.info.peer, message, "protocol error");
+        let frame = ServerFrame::Error {
+            id,
+            code: PROTOCOL_ERROR_CODE,
+            message: message.to_owned(),
+        };
+        if self.send(&frame).await {
+            self.close(CloseCode::ProtocolError, "protocol error").await;
+        }
+    }
+
+    async fn read_end(self, end: ReadEnd) {
+        match end {
+            ReadEnd::Gone => {}
+            ReadEnd::Close(code, reason) => self.close(code, reason).await,
+        }
+    }
+
+    /// Answers a peer's close: keep polling briefly so tungstenite flushes its close reply.
+    async fn finish(mut self) {
+        let _ = timeout(CLOSE_LINGER, async {
+            while let Some(Ok(_)) = self.socket.recv().await {}
+        })
+        .await;
+    }
+}
+
+struct Authed {
+    id: u64,
+    user_id: String,
+    instance_id: String,
+    platform: natter_protocol::Platform,
+    resume: bool,
+    expires_at: i64,
+}
+
+pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) {
+    let mut s = Session { shared, socket, info };
+    let deadline = s.info.accepted + s.shared.config.handshake_timeout;
+    let login = loop {
+        let msg = tokio::select! {
+            _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
+            r = timeout_at(deadline, s.socket.recv()) => r,
+        };
+        let msg = match msg {
+            Err(_) => {
+                return s
+                    .close(CloseCode::HandshakeTimeout, "no login within the handshake timeout")
+                    .await
+            }
+            Ok(None) => return,
+            Ok(Some(Err(e))) => return s.read_end(classify(e)).await,
+            Ok(Some(Ok(m))) => m,
+        };
+        match msg {
+            Message::Text(t) => match parse(&t) {
+                Ok(f @ ClientFrame::Login { .. }) => break f,
+                Ok(ClientFrame::Logout { id }) | Ok(ClientFrame::Ping { id }) => {
+                    return s.protocol_error(Some(id), "the first frame must be a login").await
+                }
+                Ok(ClientFrame::Unknown) => {
+                    let id = serde_json::from_str::<Value>(&t)
+                        .ok()
+                        .and_then(|v| v.get("id").and_then(Value::as_u64));
+                    return s.protocol_error(id, "the first frame must be a login").await;
+                }
+                Err(Bad::NotJson) => return s.protocol_error(None, "frame is not JSON").await,
+                Err(Bad::Malformed(id)) => return s.protocol_error(id, "malformed frame").await,
+            },
+            Message::Binary(_) => return s.protocol_error(None, "binary frames are not supported").await,
+            Message::Ping(_) | Message::Pong(_) => {}
+            Message::Close(_) => return s.finish().await,
+        }
+    };
+    let ClientFrame::Login {
+        id,
+        version,
+        sdk_app_id,
+        user_id,
+        user_sig,
+        platform,
+        instance_id,
+        resume,
+    } = login
+    else {
+        return;
+    };
+    if version != PROTOCOL_VERSION {
+        let msg = format!("unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})");
+        return s.protocol_error(Some(id), &msg).await;
+    }
+    let authed = match authenticate(&s, sdk_app_id, &user_id, &user_sig) {
+        Ok(expires_at) => Authed {
+            id,
+            user_id,
+            instance_id,
+            platform,
+            resume,
+            expires_at,
+        },
+        Err((code, message, counts)) => {
+            let ip = s.info.peer.ip();
+            tracing::info!(peer = %s.info.peer, user = %user_id, code, "login refused");
+            if counts {
+                s.shared.throttle.record_failure(ip, std::time::Instant::now());
+            }
+            if s.send(&ServerFrame::Error {
+                id: Some(id),
+                code,
+                message,
+            })
+            .await
+            {
+                s.close(CloseCode::AuthFailed, "login refused").await;
+            }
+            return;
+        }
+    };
+    online(s, authed).await;
+}
+
+/// Checks a login; `Err((code, message, counts_as_failure))`.
+fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> Result<i64, (i32, String, bool)> {
+    let cfg = &s.shared.config;
+    if s.shared
+        .throttle
+        .is_throttled(s.info.peer.ip(), std::time::Instant::now())
+    {
+        return Err((
+            70050,
+            "too many failed logins from this source; try again later".into(),
+            false,
+        ));
+    }
+    if sdk_app_id != cfg.sdk_app_id {
+        return Err((70020, format!("SDKAppID {sdk_app_id} not found"), true));
+    }
+    if !cfg.app_enabled {
+        return Err((60020, "app is not enabled".into(), true));
+    }
+    match usersig::verify(user_sig, cfg.sdk_app_id, &cfg.secret_key, user_id, s.shared.now_unix()) {
+        Ok(claims) => Ok(claims.expires_at()),
+        Err(e) => Err((e.code(), e.to_string(), true)),
+    }
+}
+
+/// Removes the session from the registry however the task ends.
+struct Registered {
+    shared: Arc<Shared>,
+    user_id: String,
+    conn: ConnId,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.shared.registry.remove(&self.user_id, self.conn);
+    }
+}
+
+async fn online(mut s: Session, a: Authed) {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let req = LoginRequest {
+        user_id: &a.user_id,
+        instance_id: &a.instance_id,
+        platform: a.platform,
+        resume: a.resume,
+    };
+    let conn = match s.shared.registry.login(&req, tx, std::time::Instant::now()) {
+        Ok(conn) => conn,
+        Err(kick) => {
+            tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "resume refused: instance was kicked");
+            if s.send(&ServerFrame::Kicked { kick_type: kick }).await {
+                s.close(CloseCode::Kicked, "kicked").await;
+            }
+            return;
+        }
+    };
+    let reg = Registered {
+        shared: Arc::clone(&s.shared),
+        user_id: a.user_id.clone(),
+        conn,
+    };
+    tracing::info!(peer = %s.info.peer, user = %a.user_id, instance = %a.instance_id, platform = %a.platform, resume = a.resume, "login ok");
+    if !s
+        .send(&ServerFrame::LoginOk {
+            id: a.id,
+            server_time_ms: s.shared.now_ms(),
+        })
+        .await
+    {
+        return;
+    }
+    let idle_timeout = s.shared.config.idle_timeout;
+    let mut idle_deadline = Instant::now() + idle_timeout;
+    let until_expiry = a
+        .expires_at
+        .saturating_mul(1000)
+        .saturating_sub(s.shared.now_ms())
+        .max(0) as u64;
+    let expiry = tokio::time::sleep(Duration::from_millis(until_expiry));
+    tokio::pin!(expiry);
+    let mut expiry_armed = true;
+    loop {
+        tokio::select! {
+            biased;
+            _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
+            c = rx.recv() => match c {
+                Some(Control::Kick(kick)) => return kicked(s, &a, kick).await,
+                Some(Control::Replaced) | None => {
+                    tracing::info!(user = %a.user_id, instance = %a.instance_id, "replaced by a new login of the same instance");
+                    return s.close(CloseCode::LoggedOut, "replaced by a new login of this instance").await;
+                }
+            },
+            _ = &mut expiry, if expiry_armed => {
+                expiry_armed = false;
+                // If the registry already removed us, a kick order is on its way instead.
+                if s.shared.registry.kick_self(&a.user_id, conn, KickType::UserSigExpired, std::time::Instant::now()) {
+                    return kicked(s, &a, KickType::UserSigExpired).await;
+                }
+            }
+            r = timeout_at(idle_deadline, s.socket.recv()) => {
+                let msg = match r {
+                    Err(_) => {
+                        tracing::info!(user = %a.user_id, instance = %a.instance_id, "idle; closing");
+                        return s.close(CloseCode::Idle, "idle timeout").await;
+                    }
+                    Ok(None) => return,
+                    Ok(Some(Err(e))) => return s.read_end(classify(e)).await,
+                    Ok(Some(Ok(m))) => m,
+                };
+                idle_deadline = Instant::now() + idle_timeout;
+                match msg {
+                    Message::Text(t) => match parse(&t) {
+                        Ok(ClientFrame::Ping { id }) => {
+                            if !s.send(&ServerFrame::Pong { id, server_time_ms: s.shared.now_ms() }).await {
+                                return;
+                            }
+                        }
+                        Ok(ClientFrame::Logout { id }) => {
+                            drop(reg);
+                            tracing::info!(user = %a.user_id, instance = %a.instance_id, "logout");
+                            if s.send(&ServerFrame::LogoutOk { id }).await {
+                                s.close(CloseCode::LoggedOut, "logged out").await;
+                            }
+                            return;
+                        }
+                        Ok(ClientFrame::Login { id, .. }) => {
+                            let e = ServerFrame::Error { id: Some(id), code: PROTOCOL_ERROR_CODE, message: "already logged in on this connection".into() };
+                            if !s.send(&e).await {
+                                return;
+                            }
+                        }
+                        Ok(ClientFrame::Unknown) => tracing::debug!(user = %a.user_id, "ignoring unknown frame type"),
+                        Err(Bad::NotJson) => return s.protocol_error(None, "frame is not JSON").await,
+                        Err(Bad::Malformed(id)) => return s.protocol_error(id, "malformed frame").await,
+                    },
+                    Message::Binary(_) => return s.protocol_error(None, "binary frames are not supported").await,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Close(_) => return s.finish().await,
+                }
+            }
+        }
+    }
+}
+
+async fn kicked(mut s: Session, a: &Authed, kick: KickType) {
+    tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "kicked");
+    if s.send(&ServerFrame::Kicked { kick_type: kick }).await {
+        s.close(CloseCode::Kicked, "kicked").await;
+    }
+}
