@@ -1,0 +1,173 @@
+// The generated Swift bindings against the real cdylib and a real server: lifecycle, ordered
+// events on Rust threads, every error code reachable from Swift, server time, panics as errors.
+import Foundation
+import Natter
+import XCTest
+
+/// A listener that records every event it receives (called on Natter's runtime threads).
+final class Recorder: ChatListener, @unchecked Sendable {
+    let events = Waiter<ChatEvent>()
+    func onEvent(event: ChatEvent) { events.append(event) }
+
+    /// The next event that is not a net-state change.
+    func nextNonNet(file: StaticString = #filePath, line: UInt = #line) -> ChatEvent? {
+        while let e = events.next(file: file, line: line) {
+            if case .netStateChange = e { continue }
+            return e
+        }
+        return nil
+    }
+}
+
+func code(of error: Error) -> Int32? {
+    guard let e = error as? ChatError else { return nil }
+    switch e {
+    case let .NoSdkAppId(code, _), let .NoUserId(code, _), let .NoUserSig(code, _), let .NotLoggedIn(code, _),
+         let .LoginInProgress(code, _), let .Network(code, _), let .Timeout(code, _), let .Server(code, _),
+         let .InvalidArgument(code, _), let .Destroyed(code, _), let .Internal(code, _):
+        return code
+    }
+}
+
+/// Runs an async binding call that must fail with `expected`.
+func expectCode(_ expected: Int32, file: StaticString = #filePath, line: UInt = #line,
+                _ body: @escaping @Sendable () async throws -> Void) {
+    do {
+        try run(body)
+        XCTFail("expected error \(expected), got success", file: file, line: line)
+    } catch {
+        XCTAssertEqual(code(of: error), expected, "\(error)", file: file, line: line)
+    }
+}
+
+func config(_ server: TestServer, _ platform: Platform = .web) -> ChatConfig {
+    ChatConfig(sdkAppId: server.sdkAppId, serverUrl: server.wsURL, platform: platform, heartbeatIntervalMs: nil,
+               requestTimeoutMs: 5000, loginTimeoutMs: 10000, reconnectMinDelayMs: nil, reconnectMaxDelayMs: nil)
+}
+
+final class BindingsTests: XCTestCase {
+    func testLoginResolvesThenSdkReadyAndLogoutAndDestroyFollowTheReferenceOrder() throws {
+        let server = try TestServer()
+        let client = try ChatClient(config: config(server))
+        let recorder = Recorder()
+        _ = client.addListener(listener: recorder)
+        XCTAssertFalse(client.isReady())
+        XCTAssertEqual(client.loginUser(), "")
+
+        let sig = try TestServer.userSig("alice")
+        let result = try run { try await client.login(userId: "alice", userSig: sig) }
+        XCTAssertFalse(result.repeatLogin)
+        XCTAssertTrue(client.isReady(), "getters are true as soon as login returns")
+        XCTAssertEqual(client.loginUser(), "alice")
+        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connecting))
+        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connected))
+        XCTAssertEqual(recorder.events.next(), .sdkReady)
+
+        let repeated = try run { try await client.login(userId: "bob", userSig: "anything") }
+        XCTAssertTrue(repeated.repeatLogin)
+        XCTAssertTrue(repeated.errorInfo?.contains("alice") ?? false)
+
+        try run { try await client.logout() }
+        XCTAssertEqual(recorder.events.next(), .sdkNotReady)
+        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .disconnected))
+        XCTAssertFalse(client.isReady())
+
+        try run { try await client.destroy() }
+        XCTAssertEqual(recorder.events.next(), .sdkDestroy)
+        expectCode(9002) { _ = try await client.login(userId: "alice", userSig: "s") }
+        try run { try await client.destroy() } // harmless twice
+        XCTAssertTrue(recorder.events.drain().isEmpty, "nothing after SDK_DESTROY")
+        XCTAssertEqual(eventName(event: .sdkDestroy), "sdkDestroy")
+    }
+
+    func testEveryErrorCodeReachableFromSwift() throws {
+        let server = try TestServer()
+        var noApp = config(server)
+        noApp.sdkAppId = 0
+        XCTAssertThrowsError(try ChatClient(config: noApp)) { XCTAssertEqual(code(of: $0), 2000) }
+        var bad = config(server)
+        bad.serverUrl = "http://127.0.0.1/ws"
+        XCTAssertThrowsError(try ChatClient(config: bad)) { XCTAssertEqual(code(of: $0), 9001) }
+
+        let client = try ChatClient(config: config(server))
+        expectCode(2002) { _ = try await client.login(userId: "", userSig: "sig") }
+        expectCode(2003) { _ = try await client.login(userId: "alice", userSig: "") }
+        expectCode(2024) { try await client.logout() }
+        expectCode(70003) { _ = try await client.login(userId: "alice", userSig: "garbage") }
+        let mallory = try TestServer.userSig("mallory")
+        expectCode(70013) { _ = try await client.login(userId: "alice", userSig: mallory) }
+
+        // Port 9 (discard) has no listener here: connection refused.
+        var refused = config(server)
+        refused.serverUrl = "ws://127.0.0.1:9/ws"
+        let offline = try ChatClient(config: refused)
+        expectCode(2800) { _ = try await offline.login(userId: "alice", userSig: "sig") }
+
+        XCTAssertThrowsError(try setLogLevel(level: 7)) { XCTAssertEqual(code(of: $0), 9001) }
+        try setLogLevel(level: 4)
+        // A Rust panic surfaces as an error (9003) instead of aborting the app.
+        expectCode(9003) { try await debugPanic(inFuture: false) }
+        expectCode(9003) { try await debugPanic(inFuture: true) }
+        try run { try await client.destroy() }
+        try run { try await offline.destroy() }
+    }
+
+    func testServerTimeFollowsAServerClockAnHourAhead() throws {
+        let hourMs: Int64 = 3_600_000
+        let server = try TestServer(["--clock-skew-ms", String(hourMs)])
+        let client = try ChatClient(config: config(server))
+        let sig = try TestServer.userSig("alice")
+        _ = try run { try await client.login(userId: "alice", userSig: sig) }
+        let local = Int64(Date().timeIntervalSince1970 * 1000)
+        let error = client.serverTimeMs() - (local + hourMs)
+        XCTAssertLessThanOrEqual(abs(error), 20, "server time off by \(error) ms")
+        try run { try await client.destroy() }
+    }
+
+    func testKickTypesReachTheSwiftListenerInOrder() throws {
+        let server = try TestServer()
+        let first = try ChatClient(config: config(server, .ios))
+        let second = try ChatClient(config: config(server, .ios))
+        let r1 = Recorder(), r2 = Recorder()
+        _ = first.addListener(listener: r1)
+        _ = second.addListener(listener: r2)
+        let sig = try TestServer.userSig("alice")
+        _ = try run { try await first.login(userId: "alice", userSig: sig) }
+        XCTAssertEqual(r1.nextNonNet(), .sdkReady)
+        _ = try run { try await second.login(userId: "alice", userSig: sig) }
+        XCTAssertEqual(r2.nextNonNet(), .sdkReady)
+        XCTAssertEqual(r1.nextNonNet(), .kickedOut(kickType: .multipleDevice))
+        XCTAssertEqual(r1.nextNonNet(), .sdkNotReady)
+        XCTAssertFalse(first.isReady())
+
+        let reply = try server.admin("/v4/im_open_login_svc/kick", ["UserID": "alice"])
+        XCTAssertEqual(reply["ActionStatus"] as? String, "OK")
+        XCTAssertEqual(r2.nextNonNet(), .kickedOut(kickType: .restApi))
+        XCTAssertEqual(r2.nextNonNet(), .sdkNotReady)
+        XCTAssertEqual(kickTypeValue(kickType: .restApi), "REST_API_Kick")
+        try run { try await first.destroy() }
+        try run { try await second.destroy() }
+    }
+
+    func testFiftyClientsLogInConcurrently() throws {
+        let server = try TestServer()
+        let sigs = try (0..<50).map { try TestServer.userSig("user-\($0)") }
+        let clients = try (0..<50).map { _ in try ChatClient(config: config(server)) }
+        try run {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (i, client) in clients.enumerated() {
+                    group.addTask { _ = try await client.login(userId: "user-\(i)", userSig: sigs[i]) }
+                }
+                try await group.waitForAll()
+            }
+        }
+        for (i, client) in clients.enumerated() {
+            XCTAssertEqual(client.loginUser(), "user-\(i)")
+        }
+        try run {
+            for client in clients {
+                try await client.destroy()
+            }
+        }
+    }
+}
