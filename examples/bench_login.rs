@@ -27,7 +27,13 @@ async fn main() {
 fn report(name: &str, mut samples: Vec<Duration>) {
     samples.sort();
     let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize].as_micros();
-    println!("{name:<32} {:>8} {:>8} {:>8} {:>8}", at(0.5), at(0.9), at(0.99), at(1.0));
+    println!(
+        "{name:<32} {:>8} {:>8} {:>8} {:>8}",
+        at(0.5),
+        at(0.9),
+        at(0.99),
+        at(1.0)
+    );
 }
 
 async fn bench_floor(n: usize) -> Vec<Duration> {
@@ -36,7 +42,9 @@ async fn bench_floor(n: usize) -> Vec<Duration> {
     tokio::spawn(async move {
         while let Ok((socket, _)) = listener.accept().await {
             tokio::spawn(async move {
-                let Ok(mut ws) = tokio_tungstenite::accept_async(socket).await else { return };
+                let Ok(mut ws) = tokio_tungstenite::accept_async(socket).await else {
+                    return;
+                };
                 while let Some(Ok(msg)) = ws.next().await {
                     if msg.is_text() && ws.send(msg).await.is_err() {
                         return;

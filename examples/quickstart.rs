@@ -57,9 +57,12 @@ fn parse_args(args: Vec<String>) -> Result<Option<External>> {
         }
     }
     match (server, app, user, sig) {
-        (Some(server), Some(sdk_app_id), Some(user), Some(user_sig)) => {
-            Ok(Some(External { server, sdk_app_id, user, user_sig }))
-        }
+        (Some(server), Some(sdk_app_id), Some(user), Some(user_sig)) => Ok(Some(External {
+            server,
+            sdk_app_id,
+            user,
+            user_sig,
+        })),
         _ => Err(format!("all four options are needed together\n{usage}")),
     }
 }
@@ -74,7 +77,10 @@ struct Page {
 impl Page {
     fn new(name: &'static str, config: ChatConfig) -> Result<Self> {
         let client = ChatClient::new(config).map_err(|e| format!("create {name}: {e} (code {})", e.code()))?;
-        println!("▶ create()                     → instance {name} ({})", client.config().platform);
+        println!(
+            "▶ create()                     → instance {name} ({})",
+            client.config().platform
+        );
         let events = client.events();
         Ok(Page { name, client, events })
     }
@@ -99,7 +105,10 @@ impl Page {
             .login(user, sig)
             .await
             .map_err(|e| format!("{} login: {e} (code {})", self.name, e.code()))?;
-        println!("▶ {}.login({user:?})             → {{code: 0, data: {{repeatLogin: {}}}}}", self.name, r.repeat_login);
+        println!(
+            "▶ {}.login({user:?})             → {{code: 0, data: {{repeatLogin: {}}}}}",
+            self.name, r.repeat_login
+        );
         self.expect("sdkStateReady").await.map(drop)
     }
 
@@ -108,28 +117,49 @@ impl Page {
         let server = self.client.server_time_ms();
         println!("    getLoginUser() = {:?}", self.client.login_user());
         println!("    isReady()      = {}", self.client.is_ready());
-        println!("    getServerTime()= {server} (server clock − local clock: {} ms)", server - local);
+        println!(
+            "    getServerTime()= {server} (server clock − local clock: {} ms)",
+            server - local
+        );
     }
 
     async fn logout(&mut self) -> Result<()> {
-        self.client.logout().await.map_err(|e| format!("{} logout: {e}", self.name))?;
+        self.client
+            .logout()
+            .await
+            .map_err(|e| format!("{} logout: {e}", self.name))?;
         println!("▶ {}.logout()                   → {{code: 0, data: {{}}}}", self.name);
         self.expect("sdkStateNotReady").await.map(drop)
     }
 
     async fn destroy(&mut self) -> Result<()> {
-        self.client.destroy().await.map_err(|e| format!("{} destroy: {e}", self.name))?;
+        self.client
+            .destroy()
+            .await
+            .map_err(|e| format!("{} destroy: {e}", self.name))?;
         println!("▶ {}.destroy()                  → {{code: 0, data: {{}}}}", self.name);
         self.expect("sdkDestroy").await.map(drop)
     }
 }
 
 async fn run_embedded() -> Result<()> {
-    let config = natter_server::ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..Default::default() };
-    let server = natter_server::start(config).await.map_err(|e| format!("cannot start the server: {e}"))?;
-    println!("▶ embedded natter-server at {} (dev SDKAppID {})\n", server.ws_url(), server.config().sdk_app_id);
-    let client_config =
-        || ChatConfig::new(server.config().sdk_app_id).with_server_url(server.ws_url()).with_platform(Platform::Web);
+    let config = natter_server::ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..Default::default()
+    };
+    let server = natter_server::start(config)
+        .await
+        .map_err(|e| format!("cannot start the server: {e}"))?;
+    println!(
+        "▶ embedded natter-server at {} (dev SDKAppID {})\n",
+        server.ws_url(),
+        server.config().sdk_app_id
+    );
+    let client_config = || {
+        ChatConfig::new(server.config().sdk_app_id)
+            .with_server_url(server.ws_url())
+            .with_platform(Platform::Web)
+    };
 
     let mut a = Page::new("A", client_config())?;
     a.login("alice", &server.user_sig("alice", 7 * 86400)).await?;
@@ -142,7 +172,9 @@ async fn run_embedded() -> Result<()> {
     a.expect("sdkStateNotReady").await?;
 
     println!("\n— the admin REST API kicks alice everywhere (REST_API_Kick)");
-    let reply = natter_server::admin::kick(&server, "alice").await.map_err(|e| format!("REST kick: {e}"))?;
+    let reply = natter_server::admin::kick(&server, "alice")
+        .await
+        .map_err(|e| format!("REST kick: {e}"))?;
     println!("▶ POST /v4/im_open_login_svc/kick {{\"UserID\":\"alice\"}} → {reply}");
     b.expect("kickedOut").await?;
     b.expect("sdkStateNotReady").await?;

@@ -52,7 +52,10 @@ async fn reconnects_after_a_server_restart_on_the_same_port_without_not_ready() 
 async fn dead_link_is_detected_within_two_heartbeats_and_recovers() {
     let server = server().await;
     let proxy = BlackholeProxy::start(server.local_addr()).await;
-    let mut config = ChatConfig { heartbeat_interval: Duration::from_millis(200), ..config_for(&server, Platform::Ios) };
+    let mut config = ChatConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        ..config_for(&server, Platform::Ios)
+    };
     config.server_url = format!("ws://{}/ws", proxy.addr);
     config.request_timeout = Duration::from_millis(500);
     let mut c = client_with(config);
@@ -62,15 +65,25 @@ async fn dead_link_is_detected_within_two_heartbeats_and_recovers() {
     let frozen_at = Instant::now();
     c.events.until(&net(NetState::Disconnected)).await;
     let detected = frozen_at.elapsed();
-    assert!(detected < Duration::from_millis(1500), "dead link noticed after {detected:?}");
+    assert!(
+        detected < Duration::from_millis(1500),
+        "dead link noticed after {detected:?}"
+    );
     assert!(c.client.is_ready());
 
     proxy.set_frozen(false);
     let seen = c.events.until(&net(NetState::Connected)).await;
-    assert!(seen.iter().all(|e| matches!(e, ChatEvent::NetStateChange { .. })), "{seen:?}");
+    assert!(
+        seen.iter().all(|e| matches!(e, ChatEvent::NetStateChange { .. })),
+        "{seen:?}"
+    );
     // The reconnect replaced the dead connection instead of counting a second instance.
     wait_online_count(&server, "alice", 1).await;
-    assert!(c.events.drain().iter().all(|e| !matches!(e, ChatEvent::KickedOut { .. })));
+    assert!(c
+        .events
+        .drain()
+        .iter()
+        .all(|e| !matches!(e, ChatEvent::KickedOut { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +97,11 @@ async fn destroy_during_reconnect_stops_it_at_once() {
 
     let started = Instant::now();
     c.client.destroy().await.unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2), "destroy waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "destroy waited {:?}",
+        started.elapsed()
+    );
     let rest = c.events.until(&ChatEvent::SdkDestroy).await;
     assert!(rest.contains(&ChatEvent::SdkNotReady), "{rest:?}");
     // Every task ended: the event stream closes and a server coming back sees nobody.
@@ -113,7 +130,10 @@ async fn logout_during_reconnect_stops_it_and_a_new_login_works() {
 async fn a_user_kicked_while_offline_is_refused_on_resume() {
     let server = server().await;
     let proxy = BlackholeProxy::start(server.local_addr()).await;
-    let mut config = ChatConfig { heartbeat_interval: Duration::from_millis(200), ..config_for(&server, Platform::Web) };
+    let mut config = ChatConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        ..config_for(&server, Platform::Web)
+    };
     config.server_url = format!("ws://{}/ws", proxy.addr);
     config.request_timeout = Duration::from_millis(500);
     let mut c = client_with(config);
@@ -124,8 +144,16 @@ async fn a_user_kicked_while_offline_is_refused_on_resume() {
     natter_server::admin::kick(&server, "alice").await.unwrap();
     proxy.set_frozen(false);
     // The resume login is answered with the kick, so the app still learns about it.
-    let seen = c.events.until(&ChatEvent::KickedOut { kick_type: natter::KickType::RestApi }).await;
-    assert!(seen.iter().all(|e| matches!(e, ChatEvent::NetStateChange { .. })), "{seen:?}");
+    let seen = c
+        .events
+        .until(&ChatEvent::KickedOut {
+            kick_type: natter::KickType::RestApi,
+        })
+        .await;
+    assert!(
+        seen.iter().all(|e| matches!(e, ChatEvent::NetStateChange { .. })),
+        "{seen:?}"
+    );
     c.events.expect_next(ChatEvent::SdkNotReady).await;
     assert!(!c.client.is_ready());
 }

@@ -50,7 +50,13 @@ async fn the_oldest_instance_is_kicked_when_the_limit_is_exceeded() {
 async fn multi_policy_lets_each_platform_keep_its_own_instance() {
     let server = server_with(|c| c.policy = Policy::Multi).await;
     let mut all = vec![];
-    for p in [Platform::Web, Platform::Android, Platform::Ios, Platform::Windows, Platform::Mac] {
+    for p in [
+        Platform::Web,
+        Platform::Android,
+        Platform::Ios,
+        Platform::Windows,
+        Platform::Mac,
+    ] {
         let mut c = client(&server, p);
         c.login_ready(&server, "alice").await;
         all.push(c);
@@ -58,7 +64,11 @@ async fn multi_policy_lets_each_platform_keep_its_own_instance() {
     wait_online_count(&server, "alice", 5).await;
     for c in &mut all {
         assert!(c.client.is_ready());
-        assert!(!c.events.drain().iter().any(|e| matches!(e, ChatEvent::KickedOut { .. })));
+        assert!(!c
+            .events
+            .drain()
+            .iter()
+            .any(|e| matches!(e, ChatEvent::KickedOut { .. })));
     }
 }
 
@@ -88,7 +98,11 @@ async fn dual_policy_allows_one_native_instance_plus_web() {
     phone.events.expect_kicked(KickType::MultipleDevice).await;
     assert!(web.client.is_ready(), "web is its own group");
     assert!(desktop.client.is_ready());
-    assert!(!web.events.drain().iter().any(|e| matches!(e, ChatEvent::KickedOut { .. })));
+    assert!(!web
+        .events
+        .drain()
+        .iter()
+        .any(|e| matches!(e, ChatEvent::KickedOut { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,14 +166,20 @@ async fn a_kicked_client_does_not_log_back_in_but_an_explicit_login_works() {
     let quiet = tokio::time::timeout(Duration::from_millis(1500), async {
         loop {
             match first.events.0.recv().await {
-                Some(ChatEvent::NetStateChange { state: NetState::Disconnected }) => continue,
+                Some(ChatEvent::NetStateChange {
+                    state: NetState::Disconnected,
+                }) => continue,
                 other => return other,
             }
         }
     })
     .await;
     assert!(quiet.is_err(), "the kicked client did something on its own: {quiet:?}");
-    assert!(second.events.drain().iter().all(|e| !matches!(e, ChatEvent::KickedOut { .. })));
+    assert!(second
+        .events
+        .drain()
+        .iter()
+        .all(|e| !matches!(e, ChatEvent::KickedOut { .. })));
     assert!(second.client.is_ready());
 
     // The app logs in again explicitly: that works and kicks the other page, as it should.

@@ -17,7 +17,10 @@ async fn login_resolves_then_sdk_ready_and_getters_show_the_session() {
     assert!(!c.client.is_ready());
     assert_eq!(c.client.login_user(), "");
     let before_login = natter::session::local_unix_ms();
-    assert!((c.client.server_time_ms() - before_login).abs() < 1000, "local clock before login");
+    assert!(
+        (c.client.server_time_ms() - before_login).abs() < 1000,
+        "local clock before login"
+    );
 
     let result = c.client.login("alice", &server.user_sig("alice", 3600)).await.unwrap();
     assert!(!result.repeat_login);
@@ -25,7 +28,10 @@ async fn login_resolves_then_sdk_ready_and_getters_show_the_session() {
     // The getters are already true when the call returns.
     assert!(c.client.is_ready());
     assert_eq!(c.client.login_user(), "alice");
-    assert_eq!(c.events.until(&ChatEvent::SdkReady).await, vec![net(NetState::Connecting), net(NetState::Connected)]);
+    assert_eq!(
+        c.events.until(&ChatEvent::SdkReady).await,
+        vec![net(NetState::Connecting), net(NetState::Connected)]
+    );
     assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
     c.client.destroy().await.unwrap();
 }
@@ -81,9 +87,21 @@ async fn server_refusals_reject_with_the_server_code() {
     let cases: Vec<(&str, String, i32)> = vec![
         ("expired", usersig::generate(app, &key, "alice", 10, now - 3600), 70001),
         ("garbage", "not-a-user-sig".into(), 70003),
-        ("wrong key", usersig::generate(app, "another-key", "alice", 3600, now), 70009),
-        ("user mismatch", usersig::generate(app, &key, "mallory", 3600, now), 70013),
-        ("app mismatch", usersig::generate(app + 1, &key, "alice", 3600, now), 70014),
+        (
+            "wrong key",
+            usersig::generate(app, "another-key", "alice", 3600, now),
+            70009,
+        ),
+        (
+            "user mismatch",
+            usersig::generate(app, &key, "mallory", 3600, now),
+            70013,
+        ),
+        (
+            "app mismatch",
+            usersig::generate(app + 1, &key, "alice", 3600, now),
+            70014,
+        ),
     ];
     for (what, sig, code) in cases {
         let c = client(&server, Platform::Web);
@@ -94,8 +112,15 @@ async fn server_refusals_reject_with_the_server_code() {
         assert_eq!(c.client.login_user(), "");
     }
     // An app the server does not serve.
-    let other_app = client_with(ChatConfig { sdk_app_id: app + 7, ..config_for(&server, Platform::Web) });
-    let err = other_app.client.login("alice", &server.user_sig("alice", 60)).await.unwrap_err();
+    let other_app = client_with(ChatConfig {
+        sdk_app_id: app + 7,
+        ..config_for(&server, Platform::Web)
+    });
+    let err = other_app
+        .client
+        .login("alice", &server.user_sig("alice", 60))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 70020);
 }
 
@@ -103,7 +128,14 @@ async fn server_refusals_reject_with_the_server_code() {
 async fn disabled_app_rejects_60020() {
     let server = server_with(|c| c.app_enabled = false).await;
     let c = client(&server, Platform::Web);
-    assert_eq!(c.client.login("alice", &server.user_sig("alice", 60)).await.unwrap_err().code(), 60020);
+    assert_eq!(
+        c.client
+            .login("alice", &server.user_sig("alice", 60))
+            .await
+            .unwrap_err()
+            .code(),
+        60020
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -116,19 +148,30 @@ async fn repeated_failures_are_throttled_with_70050() {
     }
     assert_eq!(codes, [70003, 70003, 70003, 70050]);
     let c = client(&server, Platform::Web);
-    let err = c.client.login("alice", &server.user_sig("alice", 60)).await.unwrap_err();
+    let err = c
+        .client
+        .login("alice", &server.user_sig("alice", 60))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 70050, "even a valid sig waits out the throttle");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_server_rejects_2800() {
     // A port that was just free: nothing listens there.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let config = ChatConfig::new(1400000001).with_server_url(format!("ws://127.0.0.1:{port}/ws"));
     let mut c = client_with(config);
     let err = c.client.login("alice", "sig").await.unwrap_err();
     assert_eq!(err.code(), 2800, "{err}");
-    assert_eq!(c.events.until(&net(NetState::Disconnected)).await, vec![net(NetState::Connecting)]);
+    assert_eq!(
+        c.events.until(&net(NetState::Disconnected)).await,
+        vec![net(NetState::Connecting)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -170,7 +213,11 @@ async fn logout_emits_not_ready_then_resolves_and_the_instance_can_log_in_again(
     assert_eq!(a.client.logout().await.unwrap_err().code(), 2024);
     a.login_ready(&server, "alice").await;
     wait_online_count(&server, "alice", 2).await;
-    assert!(b.events.drain().iter().all(|e| matches!(e, ChatEvent::NetStateChange { .. })));
+    assert!(b
+        .events
+        .drain()
+        .iter()
+        .all(|e| matches!(e, ChatEvent::NetStateChange { .. })));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -191,7 +238,11 @@ async fn destroy_logs_out_emits_sdk_destroy_and_refuses_later_calls() {
     wait_online_count(&server, "alice", 0).await;
     assert!(!c.client.is_ready());
     assert_eq!(c.client.login_user(), "");
-    let err = c.client.login("alice", &server.user_sig("alice", 60)).await.unwrap_err();
+    let err = c
+        .client
+        .login("alice", &server.user_sig("alice", 60))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 9002);
     assert_eq!(c.client.logout().await.unwrap_err().code(), 9002);
     c.client.destroy().await.expect("a second destroy is harmless");
@@ -220,7 +271,10 @@ async fn a_panicking_listener_does_not_break_delivery_to_others() {
     c.login_ready(&server, "alice").await;
     c.client.logout().await.unwrap();
     c.events.expect_next(ChatEvent::SdkNotReady).await;
-    assert!(calls.load(Ordering::SeqCst) >= 2, "the panicking listener kept being called");
+    assert!(
+        calls.load(Ordering::SeqCst) >= 2,
+        "the panicking listener kept being called"
+    );
     assert!(!c.client.is_ready());
 }
 

@@ -25,15 +25,25 @@ async fn two_hundred_clients_log_in_concurrently_and_stay_independent() {
         c.events.expect_next(ChatEvent::SdkReady).await;
     }
     let names: Vec<&str> = users.iter().map(String::as_str).collect();
-    let status = natter_server::admin::query_online_status(&server, &names, false).await.unwrap();
-    let online = status["QueryResult"].as_array().unwrap().iter().filter(|r| r["Status"] == "Online").count();
+    let status = natter_server::admin::query_online_status(&server, &names, false)
+        .await
+        .unwrap();
+    let online = status["QueryResult"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["Status"] == "Online")
+        .count();
     assert_eq!(online, CLIENTS, "{status}");
 
     // Logging one out touches nobody else.
     clients[0].client.logout().await.unwrap();
     assert!(clients[1..].iter().all(|c| c.client.is_ready()));
 
-    join_all(clients.iter().map(|c| c.client.destroy())).await.into_iter().for_each(|r| r.unwrap());
+    join_all(clients.iter().map(|c| c.client.destroy()))
+        .await
+        .into_iter()
+        .for_each(|r| r.unwrap());
     for c in &mut clients {
         c.events.until(&ChatEvent::SdkDestroy).await;
     }

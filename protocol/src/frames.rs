@@ -38,9 +38,17 @@ pub enum ClientFrame {
 #[serde(tag = "type", rename_all = "camelCase", rename_all_fields = "camelCase")]
 pub enum ServerFrame {
     /// Login accepted. `server_time_ms` is the server's Unix clock when it sent the reply.
-    LoginOk { id: u64, server_time_ms: i64 },
-    LogoutOk { id: u64 },
-    Pong { id: u64, server_time_ms: i64 },
+    LoginOk {
+        id: u64,
+        server_time_ms: i64,
+    },
+    LogoutOk {
+        id: u64,
+    },
+    Pong {
+        id: u64,
+        server_time_ms: i64,
+    },
     /// A request failed (`id` set) or the connection is being refused (`id` absent).
     /// `code` is one of the documented server codes (70001, 70003, …).
     Error {
@@ -50,7 +58,9 @@ pub enum ServerFrame {
         message: String,
     },
     /// The session is over; the server closes the socket with `CloseCode::Kicked` next.
-    Kicked { kick_type: KickType },
+    Kicked {
+        kick_type: KickType,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -58,7 +68,16 @@ pub enum ServerFrame {
 impl std::fmt::Debug for ClientFrame {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ClientFrame::Login { id, version, sdk_app_id, user_id, user_sig: _, platform, instance_id, resume } => f
+            ClientFrame::Login {
+                id,
+                version,
+                sdk_app_id,
+                user_id,
+                user_sig: _,
+                platform,
+                instance_id,
+                resume,
+            } => f
                 .debug_struct("Login")
                 .field("id", id)
                 .field("version", version)
@@ -149,17 +168,37 @@ mod tests {
 
     #[test]
     fn server_frames_use_camel_case_and_reference_kick_names() {
-        let k = ServerFrame::Kicked { kick_type: KickType::RestApi }.to_json();
+        let k = ServerFrame::Kicked {
+            kick_type: KickType::RestApi,
+        }
+        .to_json();
         assert_eq!(k, r#"{"type":"kicked","kickType":"REST_API_Kick"}"#);
-        let e = ServerFrame::Error { id: None, code: 70001, message: "expired".into() }.to_json();
+        let e = ServerFrame::Error {
+            id: None,
+            code: 70001,
+            message: "expired".into(),
+        }
+        .to_json();
         assert_eq!(e, r#"{"type":"error","code":70001,"message":"expired"}"#);
-        let p = ServerFrame::Pong { id: 7, server_time_ms: 5 }.to_json();
+        let p = ServerFrame::Pong {
+            id: 7,
+            server_time_ms: 5,
+        }
+        .to_json();
         assert_eq!(p, r#"{"type":"pong","id":7,"serverTimeMs":5}"#);
     }
 
     #[test]
     fn malformed_frames_are_errors_not_panics() {
-        for bad in ["", "{", "[]", "null", r#"{"type":"login"}"#, r#"{"id":1}"#, r#"{"type":5}"#] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "null",
+            r#"{"type":"login"}"#,
+            r#"{"id":1}"#,
+            r#"{"type":5}"#,
+        ] {
             assert!(serde_json::from_str::<ClientFrame>(bad).is_err(), "{bad}");
         }
     }

@@ -20,13 +20,18 @@ pub async fn server() -> ServerHandle {
 pub async fn server_with(configure: impl FnOnce(&mut ServerConfig)) -> ServerHandle {
     // RUST_LOG=debug shows the client core's and the server's logs while debugging a test.
     let _ = env_logger::builder().is_test(true).try_init();
-    let mut config = ServerConfig { listen: "127.0.0.1:0".parse().unwrap(), ..ServerConfig::default() };
+    let mut config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        ..ServerConfig::default()
+    };
     configure(&mut config);
     natter_server::start(config).await.expect("server starts")
 }
 
 pub fn config_for(server: &ServerHandle, platform: Platform) -> ChatConfig {
-    let mut c = ChatConfig::new(server.config().sdk_app_id).with_server_url(server.ws_url()).with_platform(platform);
+    let mut c = ChatConfig::new(server.config().sdk_app_id)
+        .with_server_url(server.ws_url())
+        .with_platform(platform);
     c.reconnect_min_delay = Duration::from_millis(50);
     c.reconnect_max_delay = Duration::from_millis(400);
     c.request_timeout = Duration::from_secs(5);
@@ -53,7 +58,11 @@ pub fn client_with(config: ChatConfig) -> TestClient {
 impl TestClient {
     /// Logs in with a fresh UserSig and waits for `SDK_READY`.
     pub async fn login_ready(&mut self, server: &ServerHandle, user: &str) {
-        let result = self.client.login(user, &server.user_sig(user, 3600)).await.expect("login succeeds");
+        let result = self
+            .client
+            .login(user, &server.user_sig(user, 3600))
+            .await
+            .expect("login succeeds");
         assert!(!result.repeat_login);
         self.events.expect_next(ChatEvent::SdkReady).await;
     }
@@ -113,13 +122,19 @@ pub fn net(state: NetState) -> ChatEvent {
 
 /// Online status of `user` as the server's admin REST API reports it.
 pub async fn online_platforms(server: &ServerHandle, user: &str) -> Vec<String> {
-    let reply = natter_server::admin::query_online_status(server, &[user], true).await.expect("REST reachable");
+    let reply = natter_server::admin::query_online_status(server, &[user], true)
+        .await
+        .expect("REST reachable");
     assert_eq!(reply["ActionStatus"], "OK", "{reply}");
     let entry = &reply["QueryResult"][0];
     assert_eq!(entry["To_Account"], user);
     entry["Detail"]
         .as_array()
-        .map(|d| d.iter().map(|i| i["Platform"].as_str().unwrap_or_default().to_owned()).collect())
+        .map(|d| {
+            d.iter()
+                .map(|i| i["Platform"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -130,7 +145,10 @@ pub async fn wait_online_count(server: &ServerHandle, user: &str, count: usize) 
         if online_platforms(server, user).await.len() == count {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{user} never reached {count} online instances");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{user} never reached {count} online instances"
+        );
         // Poll pacing for a condition with a deadline, not a stand-in for synchronisation.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -152,7 +170,9 @@ impl BlackholeProxy {
         let flag = frozen.clone();
         let task = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
-                let Ok(outbound) = tokio::net::TcpStream::connect(target).await else { continue };
+                let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                    continue;
+                };
                 let (ri, wi) = inbound.into_split();
                 let (ro, wo) = outbound.into_split();
                 tokio::spawn(pump(ri, wo, flag.clone()));
