@@ -22,6 +22,7 @@ mod dispatcher;
 mod driver;
 mod error;
 mod event;
+pub mod ffi;
 mod logging;
 mod runtime;
 pub mod session;
@@ -35,3 +36,5 @@ pub use event::{ChatEvent, ChatListener};
 pub use logging::{init_logging, set_log_level};
 pub use natter_protocol::{KickType, NetState, Platform};
 pub use session::LoginResult;
+
+uniffi::setup_scaffolding!();

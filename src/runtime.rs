@@ -5,10 +5,12 @@ use once_cell::sync::Lazy;
 use tokio::runtime::{Builder, Runtime};
 
 static RUNTIME: Lazy<Runtime> = Lazy::new(|| {
-    Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("natter-rt")
-        .enable_all()
+    let mut builder = Builder::new_multi_thread();
+    builder.worker_threads(2).thread_name("natter-rt").enable_all();
+    // Attach each worker to the JVM once, instead of JNA attaching on every callback.
+    #[cfg(target_os = "android")]
+    builder.on_thread_start(crate::ffi::android::attach_current_thread);
+    builder
         .build()
         .expect("the Natter runtime must start (threads and timers are available)")
 });
