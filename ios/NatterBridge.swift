@@ -22,6 +22,11 @@ public struct NatterBridgeError: Error, Equatable, CustomNSError, LocalizedError
     public let code: Int
     public let message: String
 
+    public init(code: Int, message: String) {
+        self.code = code
+        self.message = message
+    }
+
     public static var errorDomain: String { "dev.natter" }
     public var errorCode: Int { code }
     public var errorDescription: String? { message }

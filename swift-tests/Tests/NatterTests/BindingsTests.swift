@@ -33,7 +33,7 @@ func code(of error: Error) -> Int32? {
 func expectCode(_ expected: Int32, file: StaticString = #filePath, line: UInt = #line,
                 _ body: @escaping @Sendable () async throws -> Void) {
     do {
-        try run(body)
+        try blocking(body)
         XCTFail("expected error \(expected), got success", file: file, line: line)
     } catch {
         XCTAssertEqual(code(of: error), expected, "\(error)", file: file, line: line)
@@ -55,7 +55,7 @@ final class BindingsTests: XCTestCase {
         XCTAssertEqual(client.loginUser(), "")
 
         let sig = try TestServer.userSig("alice")
-        let result = try run { try await client.login(userId: "alice", userSig: sig) }
+        let result = try blocking { try await client.login(userId: "alice", userSig: sig) }
         XCTAssertFalse(result.repeatLogin)
         XCTAssertTrue(client.isReady(), "getters are true as soon as login returns")
         XCTAssertEqual(client.loginUser(), "alice")
@@ -63,19 +63,19 @@ final class BindingsTests: XCTestCase {
         XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connected))
         XCTAssertEqual(recorder.events.next(), .sdkReady)
 
-        let repeated = try run { try await client.login(userId: "bob", userSig: "anything") }
+        let repeated = try blocking { try await client.login(userId: "bob", userSig: "anything") }
         XCTAssertTrue(repeated.repeatLogin)
         XCTAssertTrue(repeated.errorInfo?.contains("alice") ?? false)
 
-        try run { try await client.logout() }
+        try blocking { try await client.logout() }
         XCTAssertEqual(recorder.events.next(), .sdkNotReady)
         XCTAssertEqual(recorder.events.next(), .netStateChange(state: .disconnected))
         XCTAssertFalse(client.isReady())
 
-        try run { try await client.destroy() }
+        try blocking { try await client.destroy() }
         XCTAssertEqual(recorder.events.next(), .sdkDestroy)
         expectCode(9002) { _ = try await client.login(userId: "alice", userSig: "s") }
-        try run { try await client.destroy() } // harmless twice
+        try blocking { try await client.destroy() } // harmless twice
         XCTAssertTrue(recorder.events.drain().isEmpty, "nothing after SDK_DESTROY")
         XCTAssertEqual(eventName(event: .sdkDestroy), "sdkDestroy")
     }
@@ -108,20 +108,21 @@ final class BindingsTests: XCTestCase {
         // A Rust panic surfaces as an error (9003) instead of aborting the app.
         expectCode(9003) { try await debugPanic(inFuture: false) }
         expectCode(9003) { try await debugPanic(inFuture: true) }
-        try run { try await client.destroy() }
-        try run { try await offline.destroy() }
+        try blocking { try await client.destroy() }
+        try blocking { try await offline.destroy() }
     }
 
     func testServerTimeFollowsAServerClockAnHourAhead() throws {
         let hourMs: Int64 = 3_600_000
         let server = try TestServer(["--clock-skew-ms", String(hourMs)])
         let client = try ChatClient(config: config(server))
-        let sig = try TestServer.userSig("alice")
-        _ = try run { try await client.login(userId: "alice", userSig: sig) }
+        // Issued on the local clock: it must outlive the server's hour-ahead clock.
+        let sig = try TestServer.userSig("alice", expire: 86400)
+        _ = try blocking { try await client.login(userId: "alice", userSig: sig) }
         let local = Int64(Date().timeIntervalSince1970 * 1000)
         let error = client.serverTimeMs() - (local + hourMs)
         XCTAssertLessThanOrEqual(abs(error), 20, "server time off by \(error) ms")
-        try run { try await client.destroy() }
+        try blocking { try await client.destroy() }
     }
 
     func testKickTypesReachTheSwiftListenerInOrder() throws {
@@ -132,9 +133,9 @@ final class BindingsTests: XCTestCase {
         _ = first.addListener(listener: r1)
         _ = second.addListener(listener: r2)
         let sig = try TestServer.userSig("alice")
-        _ = try run { try await first.login(userId: "alice", userSig: sig) }
+        _ = try blocking { try await first.login(userId: "alice", userSig: sig) }
         XCTAssertEqual(r1.nextNonNet(), .sdkReady)
-        _ = try run { try await second.login(userId: "alice", userSig: sig) }
+        _ = try blocking { try await second.login(userId: "alice", userSig: sig) }
         XCTAssertEqual(r2.nextNonNet(), .sdkReady)
         XCTAssertEqual(r1.nextNonNet(), .kickedOut(kickType: .multipleDevice))
         XCTAssertEqual(r1.nextNonNet(), .sdkNotReady)
@@ -145,15 +146,15 @@ final class BindingsTests: XCTestCase {
         XCTAssertEqual(r2.nextNonNet(), .kickedOut(kickType: .restApi))
         XCTAssertEqual(r2.nextNonNet(), .sdkNotReady)
         XCTAssertEqual(kickTypeValue(kickType: .restApi), "REST_API_Kick")
-        try run { try await first.destroy() }
-        try run { try await second.destroy() }
+        try blocking { try await first.destroy() }
+        try blocking { try await second.destroy() }
     }
 
     func testFiftyClientsLogInConcurrently() throws {
         let server = try TestServer()
         let sigs = try (0..<50).map { try TestServer.userSig("user-\($0)") }
         let clients = try (0..<50).map { _ in try ChatClient(config: config(server)) }
-        try run {
+        try blocking {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (i, client) in clients.enumerated() {
                     group.addTask { _ = try await client.login(userId: "user-\(i)", userSig: sigs[i]) }
@@ -164,7 +165,7 @@ final class BindingsTests: XCTestCase {
         for (i, client) in clients.enumerated() {
             XCTAssertEqual(client.loginUser(), "user-\(i)")
         }
-        try run {
+        try blocking {
             for client in clients {
                 try await client.destroy()
             }

@@ -48,7 +48,7 @@ final class Waiter<T>: @unchecked Sendable {
 struct TimedOut: Error {}
 
 /// Runs `body` as a detached task and waits for it on the calling (test) thread.
-func run<T>(timeout: TimeInterval = 30, _ body: @escaping @Sendable () async throws -> T) throws -> T {
+func blocking<T>(timeout: TimeInterval = 30, _ body: @escaping @Sendable () async throws -> T) throws -> T {
     let result = Waiter<Result<T, Error>>()
     Task.detached {
         do {
