@@ -1,0 +1,81 @@
+/**
+ * Public types of the TencentCloudChat-compatible session API (compat.md). They mirror the
+ * reference SDK's (`@tencentcloud/chat`) session surface, with precise event payloads.
+ */
+import type { EVENT, TYPES } from './constants';
+
+/** Platforms a client may report (the server limits instances per platform). */
+export type Platform = 'web' | 'android' | 'ios' | 'ipad' | 'windows' | 'mac' | 'linux';
+
+/** `TencentCloudChat.create()` options. */
+export interface CreateOptions {
+  /** The app's SDKAppID (a positive integer, or its decimal string). */
+  SDKAppID: number | string;
+  /** ws:// or wss:// URL of the Natter server's WebSocket endpoint. Default: the local dev server. */
+  proxyServer?: string;
+  /** Natter: another independent instance for the same SDKAppID (cached under its name). */
+  instanceName?: string;
+  /** Natter: the platform reported to the server (default 'web'). */
+  platform?: Platform;
+  /** Natter: heartbeat interval in ms (a link silent for two intervals is dead). */
+  heartbeatIntervalMs?: number;
+  /** Natter: deadline in ms for logout and for opening a connection. */
+  requestTimeoutMs?: number;
+  /** Natter: deadline in ms for a login (connect + authenticate). */
+  loginTimeoutMs?: number;
+  /** Initial log level (0 = debug … 4 = silent). */
+  logLevel?: number;
+  /** Accepted for compatibility with the reference SDK; unused. */
+  fileUploadProxy?: string;
+  /** Accepted for compatibility with the reference SDK; unused. */
+  fileDownloadProxy?: string;
+  /** Accepted for compatibility with the reference SDK; unused. */
+  scene?: string;
+}
+
+export interface LoginOptions {
+  userID: string;
+  userSig: string;
+}
+
+/** What the promise APIs resolve with. */
+export interface ChatResponse<T> {
+  code: number;
+  data: T;
+}
+
+/** `login()`'s data: `repeatLogin: true` (with `errorInfo`) when already logged in. */
+export interface LoginData {
+  repeatLogin: boolean;
+  errorInfo?: string;
+}
+
+/** What the promise APIs reject with (and sync APIs throw): an Error with a numeric code. */
+export type ChatError = Error & { code: number; data: Record<string, unknown> };
+
+export type EventName = (typeof EVENT)[keyof typeof EVENT];
+export type KickedOutType =
+  | typeof TYPES.KICKED_OUT_MULT_ACCOUNT
+  | typeof TYPES.KICKED_OUT_MULT_DEVICE
+  | typeof TYPES.KICKED_OUT_USERSIG_EXPIRED
+  | typeof TYPES.KICKED_OUT_REST_API;
+export type NetState =
+  | typeof TYPES.NET_STATE_CONNECTED
+  | typeof TYPES.NET_STATE_CONNECTING
+  | typeof TYPES.NET_STATE_DISCONNECTED;
+
+/** The `data` of each event. */
+export interface EventDataMap {
+  sdkStateReady: Record<string, never>;
+  sdkStateNotReady: Record<string, never>;
+  kickedOut: { type: KickedOutType };
+  netStateChange: { state: NetState };
+  error: { code: number; message: string };
+  sdkDestroy: { SDKAppID: number };
+}
+
+/** What a handler of event `N` receives. */
+export interface ChatEvent<N extends EventName = EventName> {
+  name: N;
+  data: EventDataMap[N];
+}
