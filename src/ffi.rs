@@ -221,18 +221,27 @@ impl From<crate::ChatEvent> for ChatEvent {
     }
 }
 
+impl From<ChatEvent> for crate::ChatEvent {
+    fn from(e: ChatEvent) -> Self {
+        use crate::ChatEvent as E;
+        match e {
+            ChatEvent::SdkReady => E::SdkReady,
+            ChatEvent::SdkNotReady => E::SdkNotReady,
+            ChatEvent::KickedOut { kick_type } => E::KickedOut {
+                kick_type: kick_type.into(),
+            },
+            ChatEvent::NetStateChange { state } => E::NetStateChange { state: state.into() },
+            ChatEvent::Error { code, detail } => E::Error { code, message: detail },
+            ChatEvent::SdkDestroy => E::SdkDestroy,
+        }
+    }
+}
+
 /// The reference SDK's event value (`TencentCloudChat.EVENT.*`): `sdkStateReady`, `kickedOut`, …
 #[uniffi::export]
 pub fn event_name(event: ChatEvent) -> String {
-    match event {
-        ChatEvent::SdkReady => "sdkStateReady",
-        ChatEvent::SdkNotReady => "sdkStateNotReady",
-        ChatEvent::KickedOut { .. } => "kickedOut",
-        ChatEvent::NetStateChange { .. } => "netStateChange",
-        ChatEvent::Error { .. } => "error",
-        ChatEvent::SdkDestroy => "sdkDestroy",
-    }
-    .to_owned()
+    // The spelling lives in the core only.
+    crate::ChatEvent::from(event).name().to_owned()
 }
 
 /// The reference SDK's kick type value: `multipleAccount`, `multipleDevice`, `userSigExpired`,
