@@ -95,8 +95,12 @@ pub struct CreateOptions {
 fn duration(name: &str, value: Option<f64>) -> std::result::Result<Option<Duration>, ChatError> {
     match value {
         None => Ok(None),
-        Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 1e12 => Ok(Some(Duration::from_millis(v as u64))),
-        Some(v) => Err(invalid(format!("{name} must be a whole number of milliseconds, got {v}"))),
+        Some(v) if v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 1e12 => {
+            Ok(Some(Duration::from_millis(v as u64)))
+        }
+        Some(v) => Err(invalid(format!(
+            "{name} must be a whole number of milliseconds, got {v}"
+        ))),
     }
 }
 
@@ -136,7 +140,9 @@ pub fn create_instance(options: CreateOptions) -> Value {
     let id = client.instance_id().to_owned();
     let sdk_app_id = client.config().sdk_app_id;
     let listener_id = id.clone();
-    client.add_listener(Arc::new(move |e: ChatEvent| emit(event_value(&listener_id, sdk_app_id, &e))));
+    client.add_listener(Arc::new(move |e: ChatEvent| {
+        emit(event_value(&listener_id, sdk_app_id, &e))
+    }));
     lock(instances()).insert(id.clone(), client);
     json!({ "instanceId": id })
 }
@@ -227,7 +233,10 @@ pub fn destroy<'env>(env: &'env Env, instance_id: String) -> Result<PromiseRaw<'
                 Some(c) => {
                     let r = c.destroy().await;
                     let mut map = lock(instances());
-                    if map.get(&instance_id).is_some_and(|x| x.instance_id() == c.instance_id()) {
+                    if map
+                        .get(&instance_id)
+                        .is_some_and(|x| x.instance_id() == c.instance_id())
+                    {
                         map.remove(&instance_id);
                     }
                     r
