@@ -19,10 +19,9 @@ cargo test --workspace --locked
 stage "swift: bindings and the iOS bridge (XCTest on Linux)"
 bash scripts/test-swift.sh
 
-for extra in scripts/test-kotlin.sh scripts/test-js.sh; do
-  if [ -x "$extra" ]; then
-    stage "$extra"
-    "$extra"
-  fi
-done
+stage "kotlin: bindings and the Android bridge (JUnit on the JVM), Android module compile check"
+bash scripts/test-kotlin.sh
+
+stage "typescript: jest end to end through the Node addon, codegen, package, demo"
+bash scripts/test-js.sh
 stage "all stages passed"
