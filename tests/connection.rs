@@ -51,14 +51,7 @@ async fn reconnects_after_a_server_restart_on_the_same_port_without_not_ready() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_link_is_detected_within_two_heartbeats_and_recovers() {
     let server = server().await;
-    let proxy = BlackholeProxy::start(server.local_addr()).await;
-    let mut config = ChatConfig {
-        heartbeat_interval: Duration::from_millis(200),
-        ..config_for(&server, Platform::Ios)
-    };
-    config.server_url = format!("ws://{}/ws", proxy.addr);
-    config.request_timeout = Duration::from_millis(500);
-    let mut c = client_with(config);
+    let (proxy, mut c) = client_behind_proxy(&server, Platform::Ios).await;
     c.login_ready(&server, "alice").await;
 
     proxy.set_frozen(true);
@@ -129,14 +122,7 @@ async fn logout_during_reconnect_stops_it_and_a_new_login_works() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_kicked_while_offline_is_refused_on_resume() {
     let server = server().await;
-    let proxy = BlackholeProxy::start(server.local_addr()).await;
-    let mut config = ChatConfig {
-        heartbeat_interval: Duration::from_millis(200),
-        ..config_for(&server, Platform::Web)
-    };
-    config.server_url = format!("ws://{}/ws", proxy.addr);
-    config.request_timeout = Duration::from_millis(500);
-    let mut c = client_with(config);
+    let (proxy, mut c) = client_behind_proxy(&server, Platform::Web).await;
     c.login_ready(&server, "alice").await;
     proxy.set_frozen(true);
     c.events.until(&net(NetState::Disconnected)).await;
@@ -156,4 +142,17 @@ async fn a_user_kicked_while_offline_is_refused_on_resume() {
     );
     c.events.expect_next(ChatEvent::SdkNotReady).await;
     assert!(!c.client.is_ready());
+}
+
+/// A client that reaches `server` through a black-holing proxy, with fast heartbeats (200 ms) and
+/// a short connect deadline so a frozen link is noticed and retried quickly.
+async fn client_behind_proxy(server: &natter_server::ServerHandle, platform: Platform) -> (BlackholeProxy, TestClient) {
+    let proxy = BlackholeProxy::start(server.local_addr()).await;
+    let mut config = ChatConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        ..config_for(server, platform)
+    };
+    config.server_url = format!("ws://{}/ws", proxy.addr);
+    config.request_timeout = Duration::from_millis(500);
+    (proxy, client_with(config))
 }

@@ -73,6 +73,16 @@ impl Harness {
         assert!(self.s.is_ready());
         conn
     }
+
+    /// Loses the link of `conn`, waits out the backoff and reconnects: returns the new
+    /// connection and the id of the resume login frame it sent.
+    fn resume_login(&mut self, conn: ConnId) -> (ConnId, u64) {
+        self.s.handle_closed(conn, None, "reset", self.now);
+        self.advance(self.s.poll_timeout().unwrap() - self.now);
+        let conn = connect_id(&self.drain());
+        self.s.handle_connected(conn, self.now);
+        (conn, login_frame_id(&self.drain()))
+    }
 }
 
 fn connect_id(out: &[Output]) -> ConnId {
@@ -459,11 +469,7 @@ fn refused_resume_behaves_like_the_kick_or_error() {
     // Kicked while away: the server answers the resume login with the kick.
     let mut h = Harness::new();
     let conn = h.login_ready("alice");
-    h.s.handle_closed(conn, None, "reset", h.now);
-    h.advance(h.s.poll_timeout().unwrap() - h.now);
-    let conn = connect_id(&h.drain());
-    h.s.handle_connected(conn, h.now);
-    h.drain();
+    let (conn, _) = h.resume_login(conn);
     h.s.handle_frame(
         conn,
         ServerFrame::Kicked {
@@ -485,11 +491,7 @@ fn refused_resume_behaves_like_the_kick_or_error() {
     // UserSig expired while away: the expiry kick.
     let mut h = Harness::new();
     let conn = h.login_ready("alice");
-    h.s.handle_closed(conn, None, "reset", h.now);
-    h.advance(h.s.poll_timeout().unwrap() - h.now);
-    let conn = connect_id(&h.drain());
-    h.s.handle_connected(conn, h.now);
-    let id = login_frame_id(&h.drain());
+    let (conn, id) = h.resume_login(conn);
     h.s.handle_frame(
         conn,
         ServerFrame::Error {
@@ -513,11 +515,7 @@ fn refused_resume_behaves_like_the_kick_or_error() {
     // Throttled: transient, keep the session and retry.
     let mut h = Harness::new();
     let conn = h.login_ready("alice");
-    h.s.handle_closed(conn, None, "reset", h.now);
-    h.advance(h.s.poll_timeout().unwrap() - h.now);
-    let conn = connect_id(&h.drain());
-    h.s.handle_connected(conn, h.now);
-    let id = login_frame_id(&h.drain());
+    let (conn, id) = h.resume_login(conn);
     h.s.handle_frame(
         conn,
         ServerFrame::Error {
