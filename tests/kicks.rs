@@ -146,7 +146,7 @@ async fn expiring_user_sig_kicks_the_online_session() {
     let now = natter::session::local_unix_ms() / 1000;
     let cfg = server.config();
     // Issued 8 s ago, valid for 10 s: expires within two seconds of login (never during it).
-    let sig = natter_server::usersig::generate(cfg.sdk_app_id, &cfg.secret_key, "alice", 10, now - 8);
+    let sig = natter_server::usersig::generate(cfg.sdk_app_id, &cfg.secret_key, "alice", 10, now - 8).unwrap();
     c.client.login("alice", &sig).await.unwrap();
     c.events.expect_next(ChatEvent::SdkReady).await;
     c.events.expect_kicked(KickType::UserSigExpired).await;

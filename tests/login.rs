@@ -85,21 +85,25 @@ async fn server_refusals_reject_with_the_server_code() {
     let key = server.config().secret_key.clone();
     let now = natter::session::local_unix_ms() / 1000;
     let cases: Vec<(&str, String, i32)> = vec![
-        ("expired", usersig::generate(app, &key, "alice", 10, now - 3600), 70001),
+        (
+            "expired",
+            usersig::generate(app, &key, "alice", 10, now - 3600).unwrap(),
+            70001,
+        ),
         ("garbage", "not-a-user-sig".into(), 70003),
         (
             "wrong key",
-            usersig::generate(app, "another-key", "alice", 3600, now),
+            usersig::generate(app, "another-key", "alice", 3600, now).unwrap(),
             70009,
         ),
         (
             "user mismatch",
-            usersig::generate(app, &key, "mallory", 3600, now),
+            usersig::generate(app, &key, "mallory", 3600, now).unwrap(),
             70013,
         ),
         (
             "app mismatch",
-            usersig::generate(app + 1, &key, "alice", 3600, now),
+            usersig::generate(app + 1, &key, "alice", 3600, now).unwrap(),
             70014,
         ),
     ];

@@ -7,6 +7,7 @@
 
 mod close;
 mod frames;
+pub mod identifier;
 mod types;
 
 pub use close::CloseCode;

@@ -81,7 +81,13 @@ pub struct FileConfig {
     pub max_frame_bytes: Option<usize>,
     pub max_connections_per_source: Option<u32>,
     pub max_failed_logins: Option<u32>,
+    pub max_failed_logins_per_source: Option<u32>,
     pub failed_login_window_secs: Option<f64>,
+    pub usersig_max_future_secs: Option<u64>,
+    pub max_connections: Option<u32>,
+    pub kick_memory_per_user: Option<usize>,
+    pub kick_memory_total: Option<usize>,
+    pub request_body_timeout_secs: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,8 +153,26 @@ impl FileConfig {
         if let Some(v) = self.max_failed_logins {
             c.max_failed_logins = v;
         }
+        if let Some(v) = self.max_failed_logins_per_source {
+            c.max_failed_logins_per_source = v;
+        }
         if let Some(v) = self.failed_login_window_secs {
             c.failed_login_window = secs("failed_login_window_secs", v)?;
+        }
+        if let Some(v) = self.usersig_max_future_secs {
+            c.usersig_max_future_secs = v;
+        }
+        if let Some(v) = self.max_connections {
+            c.max_connections = v;
+        }
+        if let Some(v) = self.kick_memory_per_user {
+            c.kick_memory_per_user = v;
+        }
+        if let Some(v) = self.kick_memory_total {
+            c.kick_memory_total = v;
+        }
+        if let Some(v) = self.request_body_timeout_secs {
+            c.request_body_timeout = secs("request_body_timeout_secs", v)?;
         }
         Ok(())
     }
@@ -199,14 +223,15 @@ pub fn resolve(options: &Options) -> Result<ServerConfig, CliError> {
     if config.secret_key.is_empty() {
         return Err(CliError::Invalid("secret key must not be empty".into()));
     }
-    if config.admin_identifier.is_empty() {
-        return Err(CliError::Invalid("admin identifier must not be empty".into()));
+    if let Err(e) = natter_protocol::identifier::validate(&config.admin_identifier) {
+        return Err(CliError::Invalid(format!("admin identifier {e}")));
     }
     Ok(config)
 }
 
-/// A UserSig for `user` issued now on the configured (skewed) clock.
-pub fn mint(config: &ServerConfig, user: &str, expire_secs: u64) -> String {
+/// A UserSig for `user` issued now on the configured (skewed) clock; refuses a `user` outside
+/// the identifier rule.
+pub fn mint(config: &ServerConfig, user: &str, expire_secs: u64) -> Result<String, usersig::UserSigError> {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap_or_default()
@@ -292,7 +317,11 @@ mod tests {
             })
         );
         let c = resolve(&cli.options).unwrap();
-        let sig = mint(&c, "alice", 60);
+        let sig = mint(&c, "alice", 60).unwrap();
+        assert_eq!(
+            mint(&c, "alice\nTLS.time:0", 60),
+            Err(usersig::UserSigError::InvalidIdentifier)
+        );
         let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
         assert!(usersig::verify(&sig, 9, "s", "alice", now).is_ok());
         let cli = parse(&["--policy", "single", "usersig", "--user", "bob", "--expire", "10"]);
@@ -316,7 +345,8 @@ mod tests {
             "listen = \"127.0.0.1:9999\"\nsdk_app_id = 5\nsecret_key = \"file-key\"\nadmin = \"boss\"\npolicy = \"dual\"\n\
              max_instances_per_platform = 2\nclock_skew_ms = 100\napp_enabled = false\nhandshake_timeout_secs = 0.5\n\
              idle_timeout_secs = 30\nmax_frame_bytes = 4096\nmax_connections_per_source = 8\nmax_failed_logins = 3\n\
-             failed_login_window_secs = 5\n",
+             failed_login_window_secs = 5\nmax_failed_logins_per_source = 30\nusersig_max_future_secs = 7\n\
+             max_connections = 99\nkick_memory_per_user = 4\nkick_memory_total = 50\nrequest_body_timeout_secs = 2\n",
         )
         .unwrap();
         let p = path.to_str().unwrap();
@@ -339,6 +369,16 @@ mod tests {
             (4096, 8, 3)
         );
         assert_eq!(c.failed_login_window, Duration::from_secs(5));
+        assert_eq!(
+            (
+                c.max_failed_logins_per_source,
+                c.usersig_max_future_secs,
+                c.max_connections
+            ),
+            (30, 7, 99)
+        );
+        assert_eq!((c.kick_memory_per_user, c.kick_memory_total), (4, 50));
+        assert_eq!(c.request_body_timeout, Duration::from_secs(2));
         let c = resolve(
             &parse(&[
                 "--config",

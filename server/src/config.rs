@@ -78,9 +78,47 @@ pub struct ServerConfig {
     pub max_frame_bytes: usize,
     /// All TCP connections from one IP (WebSocket and REST).
     pub max_connections_per_source: u32,
-    /// Failed logins per source within `failed_login_window` before 70050; 0 disables throttling.
+    /// Failed logins per (source IP, user) within `failed_login_window` before 70050 for that
+    /// user from that source; 0 disables throttling.
     pub max_failed_logins: u32,
+    /// Failed logins per source IP (any users) within the window before 70050 for every user
+    /// from that source (stops one source spraying many user ids); 0 = no per-source ceiling.
+    pub max_failed_logins_per_source: u32,
     pub failed_login_window: Duration,
+    /// `TLS.time` may lie at most this many seconds in the future (clock differences between the
+    /// backend minting UserSigs and this server); later: 70003 "not valid yet".
+    pub usersig_max_future_secs: u64,
+    /// All TCP connections at once (WebSocket and REST); over it: HTTP 503 + 60022. 0 = no cap.
+    /// Default: the RLIMIT_NOFILE soft limit minus [`FD_RESERVE`].
+    pub max_connections: u32,
+    /// Remembered kicked instances per user (oldest forgotten first).
+    pub kick_memory_per_user: usize,
+    /// Remembered kicked instances in total (oldest forgotten first).
+    pub kick_memory_total: usize,
+    /// A REST request body must have arrived this long after its headers (slow bodies).
+    pub request_body_timeout: Duration,
+}
+
+/// File descriptors kept free below RLIMIT_NOFILE for the listener, logs and refusals.
+pub const FD_RESERVE: u32 = 64;
+/// Global connection cap when the fd limit cannot be read.
+const FALLBACK_MAX_CONNECTIONS: u32 = 4096;
+
+/// The process's soft RLIMIT_NOFILE minus [`FD_RESERVE`] (at least 1).
+pub fn default_max_connections() -> u32 {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes into the struct we pass.
+        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0 && lim.rlim_cur != libc::RLIM_INFINITY {
+            let soft = u32::try_from(lim.rlim_cur).unwrap_or(u32::MAX);
+            return soft.saturating_sub(FD_RESERVE).max(1);
+        }
+    }
+    FALLBACK_MAX_CONNECTIONS
 }
 
 impl Default for ServerConfig {
@@ -99,7 +137,13 @@ impl Default for ServerConfig {
             max_frame_bytes: natter_protocol::MAX_FRAME_BYTES,
             max_connections_per_source: 512,
             max_failed_logins: 10,
+            max_failed_logins_per_source: 100,
             failed_login_window: Duration::from_secs(60),
+            usersig_max_future_secs: crate::usersig::DEFAULT_MAX_FUTURE_SECS,
+            max_connections: default_max_connections(),
+            kick_memory_per_user: 64,
+            kick_memory_total: 100_000,
+            request_body_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -128,7 +172,13 @@ impl fmt::Debug for ServerConfig {
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("max_connections_per_source", &self.max_connections_per_source)
             .field("max_failed_logins", &self.max_failed_logins)
+            .field("max_failed_logins_per_source", &self.max_failed_logins_per_source)
             .field("failed_login_window", &self.failed_login_window)
+            .field("usersig_max_future_secs", &self.usersig_max_future_secs)
+            .field("max_connections", &self.max_connections)
+            .field("kick_memory_per_user", &self.kick_memory_per_user)
+            .field("kick_memory_total", &self.kick_memory_total)
+            .field("request_body_timeout", &self.request_body_timeout)
             .finish()
     }
 }
@@ -165,5 +215,20 @@ mod tests {
         assert!(c.uses_dev_key());
         assert_eq!(c.listen.port(), 9800);
         assert_eq!(c.max_frame_bytes, natter_protocol::MAX_FRAME_BYTES);
+    }
+
+    #[test]
+    fn connection_cap_stays_below_the_fd_limit() {
+        let cap = default_max_connections();
+        assert!(cap >= 1);
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit only writes into the struct we pass.
+        assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+        if lim.rlim_cur != libc::RLIM_INFINITY && lim.rlim_cur > u64::from(FD_RESERVE) {
+            assert_eq!(u64::from(cap), lim.rlim_cur - u64::from(FD_RESERVE));
+        }
     }
 }

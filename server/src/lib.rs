@@ -7,7 +7,9 @@
 pub mod admin;
 pub mod cli;
 mod config;
+mod kick_memory;
 mod limits;
+mod log_safe;
 pub mod policy;
 mod registry;
 mod rest;
@@ -16,5 +18,7 @@ mod throttle;
 pub mod usersig;
 mod ws;
 
-pub use config::{ParsePolicyError, Policy, ServerConfig, DEV_SDK_APP_ID, DEV_SECRET_KEY};
+pub use config::{
+    default_max_connections, ParsePolicyError, Policy, ServerConfig, DEV_SDK_APP_ID, DEV_SECRET_KEY, FD_RESERVE,
+};
 pub use server::{start, ServerHandle};

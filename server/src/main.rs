@@ -15,12 +15,16 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Usersig { user, expire }) = &cli.command {
-        if user.is_empty() {
-            eprintln!("natter-server: --user must not be empty");
-            return ExitCode::from(2);
-        }
-        println!("{}", cli::mint(&config, user, *expire));
-        return ExitCode::SUCCESS;
+        return match cli::mint(&config, user, *expire) {
+            Ok(sig) => {
+                println!("{sig}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("natter-server: --user: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
     // Logs go to stderr so stdout carries only the banner.
     tracing_subscriber::fmt()

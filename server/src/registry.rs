@@ -1,16 +1,14 @@
 //! Online instances per user and the memory of recent kicks. Every login decision is taken under
 //! one lock so that concurrent logins of one user cannot both win.
 
+use crate::kick_memory::KickMemory;
 use crate::policy;
 use crate::Policy;
 use natter_protocol::{KickType, Platform};
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::sync::mpsc;
-
-/// How long a kicked instance id is remembered: a `resume` login within it is refused.
-pub const KICK_MEMORY: Duration = Duration::from_secs(10 * 60);
 
 /// Orders the registry sends to a session task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +29,12 @@ struct Entry {
     tx: mpsc::UnboundedSender<Control>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Inner {
     next_conn: ConnId,
     /// Oldest first.
     online: HashMap<String, Vec<Entry>>,
-    kicked: HashMap<(String, String), (KickType, Instant)>,
+    kicked: KickMemory,
 }
 
 #[derive(Debug)]
@@ -55,12 +53,22 @@ pub struct LoginRequest<'a> {
 }
 
 impl Registry {
-    pub fn new(policy: Policy, max_per_group: u32) -> Self {
+    /// `kicks_per_user` / `kicks_total` bound the memory of kicked instances.
+    pub fn new(policy: Policy, max_per_group: u32, kicks_per_user: usize, kicks_total: usize) -> Self {
         Registry {
             policy,
             max_per_group,
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                next_conn: 0,
+                online: HashMap::new(),
+                kicked: KickMemory::new(kicks_per_user, kicks_total),
+            }),
         }
+    }
+
+    /// Kicked instances currently remembered.
+    pub fn remembered_kicks(&self) -> usize {
+        self.lock().kicked.len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -75,14 +83,13 @@ impl Registry {
         now: Instant,
     ) -> Result<ConnId, KickType> {
         let mut inner = self.lock();
-        inner.kicked.retain(|_, (_, at)| now.duration_since(*at) < KICK_MEMORY);
-        let key = (req.user_id.to_owned(), req.instance_id.to_owned());
+        inner.kicked.expire(now);
         if req.resume {
-            if let Some((kt, _)) = inner.kicked.get(&key) {
-                return Err(*kt);
+            if let Some(kt) = inner.kicked.get(req.user_id, req.instance_id) {
+                return Err(kt);
             }
         } else {
-            inner.kicked.remove(&key);
+            inner.kicked.forget(req.user_id, req.instance_id);
         }
         inner.next_conn += 1;
         let conn = inner.next_conn;
@@ -107,7 +114,7 @@ impl Registry {
             tx,
         });
         for (instance, kt) in newly_kicked {
-            inner.kicked.insert((req.user_id.to_owned(), instance), (kt, now));
+            inner.kicked.remember(req.user_id, &instance, kt, now);
         }
         Ok(conn)
     }
@@ -141,7 +148,8 @@ impl Registry {
         if list.is_empty() {
             inner.online.remove(user_id);
         }
-        inner.kicked.insert((user_id.to_owned(), old.instance_id), (kick, now));
+        inner.kicked.expire(now);
+        inner.kicked.remember(user_id, &old.instance_id, kick, now);
         true
     }
 
@@ -149,11 +157,10 @@ impl Registry {
     pub fn kick_user(&self, user_id: &str, kick: KickType, now: Instant) -> usize {
         let mut inner = self.lock();
         let list = inner.online.remove(user_id).unwrap_or_default();
+        inner.kicked.expire(now);
         for e in &list {
             let _ = e.tx.send(Control::Kick(kick));
-            inner
-                .kicked
-                .insert((user_id.to_owned(), e.instance_id.clone()), (kick, now));
+            inner.kicked.remember(user_id, &e.instance_id, kick, now);
         }
         list.len()
     }
@@ -171,6 +178,7 @@ impl Registry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kick_memory::KICK_MEMORY;
 
     fn req<'a>(user: &'a str, instance: &'a str, platform: Platform, resume: bool) -> LoginRequest<'a> {
         LoginRequest {
@@ -183,7 +191,7 @@ mod tests {
 
     #[test]
     fn same_instance_replaces_without_kick() {
-        let r = Registry::new(Policy::Multi, 1);
+        let r = Registry::new(Policy::Multi, 1, 64, 100_000);
         let now = Instant::now();
         let (tx1, mut rx1) = mpsc::unbounded_channel();
         let (tx2, mut rx2) = mpsc::unbounded_channel();
@@ -200,7 +208,7 @@ mod tests {
 
     #[test]
     fn kicks_oldest_and_refuses_its_resume_until_fresh_login() {
-        let r = Registry::new(Policy::Multi, 1);
+        let r = Registry::new(Policy::Multi, 1, 64, 100_000);
         let now = Instant::now();
         let (tx1, mut rx1) = mpsc::unbounded_channel();
         let (tx2, _rx2) = mpsc::unbounded_channel();
@@ -233,7 +241,7 @@ mod tests {
 
     #[test]
     fn kick_user_and_kick_self_are_remembered() {
-        let r = Registry::new(Policy::Single, 2);
+        let r = Registry::new(Policy::Single, 2, 64, 100_000);
         let now = Instant::now();
         let (tx, mut rx) = mpsc::unbounded_channel();
         let c1 = r.login(&req("a", "i1", Platform::Ios, false), tx.clone(), now).unwrap();

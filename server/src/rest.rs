@@ -107,13 +107,22 @@ async fn admin_request(shared: &Shared, req: Request) -> Result<serde_json::Map<
     if identifier != cfg.admin_identifier {
         return Err(RestError::new(60010, "identifier is not the admin account"));
     }
-    if let Err(e) = usersig::verify(sig, cfg.sdk_app_id, &cfg.secret_key, identifier, shared.now_unix()) {
+    if let Err(e) = usersig::verify_with_skew(
+        sig,
+        cfg.sdk_app_id,
+        &cfg.secret_key,
+        identifier,
+        shared.now_unix(),
+        cfg.usersig_max_future_secs,
+    ) {
         tracing::info!(code = e.code(), "REST call refused: bad admin UserSig");
         return Err(RestError::new(e.code(), e.to_string()));
     }
-    let bytes: axum::body::Bytes = to_bytes(req.into_body(), MAX_BODY_BYTES)
-        .await
-        .map_err(|_| RestError::bad_request("request body unreadable or too large"))?;
+    let bytes: axum::body::Bytes =
+        tokio::time::timeout(cfg.request_body_timeout, to_bytes(req.into_body(), MAX_BODY_BYTES))
+            .await
+            .map_err(|_| RestError::bad_request("request body did not arrive in time"))?
+            .map_err(|_| RestError::bad_request("request body unreadable or too large"))?;
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(RestError::bad_request("request body must be a JSON object")),
@@ -124,9 +133,12 @@ async fn admin_request(shared: &Shared, req: Request) -> Result<serde_json::Map<
 async fn kick(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Result<Response, RestError> {
     let body = admin_request(&shared, req).await?;
     let user = match body.get("UserID") {
-        Some(Value::String(u)) if !u.is_empty() => u,
-        _ => return Err(RestError::bad_request("body needs a non-empty UserID string")),
+        Some(Value::String(u)) => u,
+        _ => return Err(RestError::bad_request("body needs a UserID string")),
     };
+    if let Err(e) = natter_protocol::identifier::validate(user) {
+        return Err(RestError::bad_request(format!("UserID {e}")));
+    }
     let n = shared
         .registry
         .kick_user(user, KickType::RestApi, std::time::Instant::now());
@@ -156,6 +168,9 @@ async fn query_online_status(State(shared): State<Arc<Shared>>, req: Request<Bod
         let Some(user) = a.as_str() else {
             return Err(RestError::bad_request("To_Account entries must be strings"));
         };
+        if let Err(e) = natter_protocol::identifier::validate(user) {
+            return Err(RestError::bad_request(format!("To_Account entry {e}")));
+        }
         let online = shared.registry.online(user);
         let mut r = json!({"To_Account": user, "Status": if online.is_empty() { "Offline" } else { "Online" }});
         if detail {

@@ -2,7 +2,7 @@
 //! endpoint: each accepted connection takes a per-source slot, then hyper (HTTP/1.1, with
 //! upgrades) hands the request to the axum router.
 
-use crate::limits::{SourceLimits, SourceSlot};
+use crate::limits::{Refusal, SourceLimits, SourceSlot};
 use crate::registry::Registry;
 use crate::throttle::Throttle;
 use crate::{rest, usersig, ServerConfig};
@@ -10,7 +10,7 @@ use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,6 +22,9 @@ use tower::ServiceExt;
 
 /// Lifetime of the admin UserSig minted by [`ServerHandle::admin_sig`].
 const ADMIN_SIG_SECS: u64 = 24 * 3600;
+/// Refusals (429/503) answered at once; beyond that a refused connection is just closed, so a
+/// flood cannot pin file descriptors in the 1 s refusal linger.
+const MAX_REFUSALS_IN_FLIGHT: usize = 32;
 
 /// State shared by every connection of one server.
 #[derive(Debug)]
@@ -30,6 +33,7 @@ pub(crate) struct Shared {
     pub registry: Registry,
     pub throttle: Throttle,
     pub limits: Arc<SourceLimits>,
+    pub refusals_in_flight: Arc<AtomicUsize>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -67,9 +71,19 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = bind(config.listen)?;
     let local_addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
-        registry: Registry::new(config.policy, config.max_instances_per_platform),
-        throttle: Throttle::new(config.max_failed_logins, config.failed_login_window),
-        limits: SourceLimits::new(config.max_connections_per_source),
+        registry: Registry::new(
+            config.policy,
+            config.max_instances_per_platform,
+            config.kick_memory_per_user,
+            config.kick_memory_total,
+        ),
+        throttle: Throttle::new(
+            config.max_failed_logins,
+            config.max_failed_logins_per_source,
+            config.failed_login_window,
+        ),
+        limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
+        refusals_in_flight: Arc::new(AtomicUsize::new(0)),
         cancel: CancellationToken::new(),
         tracker: TaskTracker::new(),
         config,
@@ -100,7 +114,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         };
         match accepted {
             Ok((stream, peer)) => match shared.limits.try_acquire(peer.ip()) {
-                Some(slot) => {
+                Ok(slot) => {
                     let info = ConnInfo {
                         peer,
                         accepted: Instant::now(),
@@ -110,9 +124,22 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                         .tracker
                         .spawn(serve_connection(Arc::clone(&shared), router.clone(), stream, info));
                 }
-                None => {
-                    tracing::warn!(%peer, "too many connections from this source; answering 429");
-                    shared.tracker.spawn(refuse_busy(stream));
+                Err(refusal) => {
+                    if refusal == Refusal::Global {
+                        tracing::warn!(%peer, max = shared.config.max_connections, "connection cap reached; answering 503");
+                    } else {
+                        tracing::warn!(%peer, "too many connections from this source; answering 429");
+                    }
+                    let in_flight = Arc::clone(&shared.refusals_in_flight);
+                    if in_flight.fetch_add(1, Ordering::AcqRel) < MAX_REFUSALS_IN_FLIGHT {
+                        shared.tracker.spawn(async move {
+                            refuse_busy(stream, refusal).await;
+                            in_flight.fetch_sub(1, Ordering::AcqRel);
+                        });
+                    } else {
+                        in_flight.fetch_sub(1, Ordering::AcqRel);
+                        drop(stream);
+                    }
                 }
             },
             Err(e) => {
@@ -145,7 +172,17 @@ async fn serve_connection(shared: Arc<Shared>, router: axum::Router, stream: Tcp
         .with_upgrades();
     drop(info);
     tokio::pin!(conn);
-    let first_request_deadline = tokio::time::sleep_until(Instant::now() + handshake);
+    // Cuts a connection that sends no request at all (slowloris). The flag is read when the timer
+    // fires, not when the select starts, so a connection that made a request is never cut by it.
+    let first_request_deadline = {
+        let got_request = Arc::clone(&got_request);
+        async move {
+            tokio::time::sleep_until(Instant::now() + handshake).await;
+            if got_request.load(Ordering::Relaxed) {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
     tokio::pin!(first_request_deadline);
     let mut shutting_down = false;
     loop {
@@ -160,8 +197,7 @@ async fn serve_connection(shared: Arc<Shared>, router: axum::Router, stream: Tcp
                 shutting_down = true;
                 conn.as_mut().graceful_shutdown();
             }
-            // A connection that never sends a request (slowloris) is cut at the handshake timeout.
-            _ = &mut first_request_deadline, if !got_request.load(Ordering::Relaxed) => {
+            _ = &mut first_request_deadline => {
                 tracing::debug!("no request within the handshake timeout; closing");
                 break;
             }
@@ -169,11 +205,16 @@ async fn serve_connection(shared: Arc<Shared>, router: axum::Router, stream: Tcp
     }
 }
 
-// Refused before any HTTP parsing: answer 429 and linger briefly so the client reads it.
-async fn refuse_busy(mut stream: TcpStream) {
-    let body = r#"{"ActionStatus":"FAIL","ErrorCode":60022,"ErrorInfo":"too many connections from this source"}"#;
+// Refused before any HTTP parsing: answer 429 (this source) or 503 (the whole server) with the
+// 60022 body and linger briefly so the client reads it.
+async fn refuse_busy(mut stream: TcpStream, refusal: Refusal) {
+    let (status, info) = match refusal {
+        Refusal::Source => ("429 Too Many Requests", "too many connections from this source"),
+        Refusal::Global => ("503 Service Unavailable", "server at its connection limit"),
+    };
+    let body = format!(r#"{{"ActionStatus":"FAIL","ErrorCode":60022,"ErrorInfo":"{info}"}}"#);
     let resp = format!(
-        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let linger = async {
@@ -205,8 +246,9 @@ impl ServerHandle {
         self.shared.now_ms()
     }
 
-    /// A UserSig for `user_id` of this server's app, issued at the server's (skewed) now.
-    pub fn user_sig(&self, user_id: &str, expire_secs: u64) -> String {
+    /// A UserSig for `user_id` of this server's app, issued at the server's (skewed) now; refuses
+    /// a `user_id` outside the identifier rule.
+    pub fn try_user_sig(&self, user_id: &str, expire_secs: u64) -> Result<String, usersig::UserSigError> {
         let c = &self.shared.config;
         usersig::generate(
             c.sdk_app_id,
@@ -215,6 +257,25 @@ impl ServerHandle {
             expire_secs,
             self.shared.now_unix(),
         )
+    }
+
+    /// [`Self::try_user_sig`] for callers (tests, tools) that only pass valid identifiers.
+    ///
+    /// # Panics
+    /// If `user_id` is not 1–32 characters of `[A-Za-z0-9_-]` (a bug in the caller).
+    pub fn user_sig(&self, user_id: &str, expire_secs: u64) -> String {
+        self.try_user_sig(user_id, expire_secs)
+            .unwrap_or_else(|e| panic!("cannot mint a UserSig for {user_id:?}: {e}"))
+    }
+
+    /// Kicked instances the server currently remembers (bounded by the kick memory limits).
+    pub fn remembered_kicks(&self) -> usize {
+        self.shared.registry.remembered_kicks()
+    }
+
+    /// TCP connections currently holding a slot (REST, WebSocket, not yet identified).
+    pub fn open_connections(&self) -> u32 {
+        self.shared.limits.total()
     }
 
     /// A UserSig for the admin account (valid one day).

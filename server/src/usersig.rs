@@ -3,6 +3,11 @@
 //! A UserSig is base64 (with `+`→`*`, `/`→`-`, `=`→`_`) of zlib-deflated JSON
 //! `{TLS.ver, TLS.identifier, TLS.sdkappid, TLS.time, TLS.expire, TLS.sig [, TLS.userbuf]}`;
 //! `TLS.sig` is base64 HMAC-SHA256 over `TLS.<field>:<value>\n` lines.
+//!
+//! Because the signed text is line-based, no signed value may hold a newline: identifiers follow
+//! [`natter_protocol::identifier::validate`] (when minting and when checking), `TLS.userbuf` must
+//! be base64, and a document with any other key is refused. Without that, a sig minted for the id
+//! `administrator\nTLS.sdkappid:…\nTLS.userbuf:X` could be re-packed into an admin sig.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -14,6 +19,21 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use std::io::{Read, Write};
 use subtle::ConstantTimeEq;
+
+/// The only `TLS.ver` we mint and accept.
+pub const VERSION: &str = "2.0";
+/// The keys a UserSig document may carry; any other key is refused (70003).
+const KNOWN_KEYS: [&str; 7] = [
+    "TLS.ver",
+    "TLS.identifier",
+    "TLS.sdkappid",
+    "TLS.time",
+    "TLS.expire",
+    "TLS.sig",
+    "TLS.userbuf",
+];
+/// How far in the future `TLS.time` may lie (clocks of the minting backend and the server differ).
+pub const DEFAULT_MAX_FUTURE_SECS: u64 = 300;
 
 /// Largest inflated UserSig JSON we accept (a real one is ~200 bytes); bounds zip bombs.
 const MAX_INFLATED_BYTES: u64 = 8 * 1024;
@@ -53,6 +73,16 @@ pub enum UserSigError {
     AppMismatch,
     #[error("UserSig expired")]
     Expired,
+    #[error("identifier is not 1-32 characters of [A-Za-z0-9_-]")]
+    InvalidIdentifier,
+    #[error("UserSig carries a field a UserSig never has")]
+    UnexpectedField,
+    #[error("UserSig has an unsupported TLS.ver (expected 2.0)")]
+    UnsupportedVersion,
+    #[error("UserSig TLS.userbuf is not base64")]
+    BadUserbuf,
+    #[error("UserSig is not valid yet: TLS.time is too far in the future")]
+    NotYetValid,
 }
 
 impl UserSigError {
@@ -60,7 +90,12 @@ impl UserSigError {
         match self {
             UserSigError::Expired => 70001,
             UserSigError::Empty => 70002,
-            UserSigError::Malformed => 70003,
+            UserSigError::Malformed
+            | UserSigError::InvalidIdentifier
+            | UserSigError::UnexpectedField
+            | UserSigError::UnsupportedVersion
+            | UserSigError::BadUserbuf
+            | UserSigError::NotYetValid => 70003,
             UserSigError::BadSignature => 70009,
             UserSigError::UserMismatch => 70013,
             UserSigError::AppMismatch => 70014,
@@ -86,11 +121,19 @@ fn signature(
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-/// Mints a UserSig valid from `issued_at_unix` for `expire_secs` seconds.
-pub fn generate(sdk_app_id: u64, secret_key: &str, user_id: &str, expire_secs: u64, issued_at_unix: i64) -> String {
+/// Mints a UserSig valid from `issued_at_unix` for `expire_secs` seconds; refuses a `user_id`
+/// outside the identifier rule ([`UserSigError::InvalidIdentifier`]).
+pub fn generate(
+    sdk_app_id: u64,
+    secret_key: &str,
+    user_id: &str,
+    expire_secs: u64,
+    issued_at_unix: i64,
+) -> Result<String, UserSigError> {
+    natter_protocol::identifier::validate(user_id).map_err(|_| UserSigError::InvalidIdentifier)?;
     let sig = signature(secret_key, user_id, sdk_app_id, issued_at_unix, expire_secs, None);
     let doc = json!({
-        "TLS.ver": "2.0",
+        "TLS.ver": VERSION,
         "TLS.identifier": user_id,
         "TLS.sdkappid": sdk_app_id,
         "TLS.expire": expire_secs,
@@ -101,7 +144,7 @@ pub fn generate(sdk_app_id: u64, secret_key: &str, user_id: &str, expire_secs: u
     enc.write_all(doc.to_string().as_bytes())
         .expect("writing to a Vec cannot fail");
     let compressed = enc.finish().expect("writing to a Vec cannot fail");
-    STANDARD
+    Ok(STANDARD
         .encode(compressed)
         .chars()
         .map(|c| match c {
@@ -110,7 +153,7 @@ pub fn generate(sdk_app_id: u64, secret_key: &str, user_id: &str, expire_secs: u
             '=' => '_',
             c => c,
         })
-        .collect()
+        .collect())
 }
 
 /// Decodes a UserSig to its JSON document without checking anything else.
@@ -163,10 +206,8 @@ fn as_i64(v: Option<&Value>) -> Option<i64> {
     }
 }
 
-/// Verifies a UserSig for `user_id` of app `sdk_app_id` at `now_unix`.
-///
-/// Check order: empty (70002), decode (70003), user (70013), app (70014), signature (70009),
-/// expiry (70001; expired from `time + expire` on).
+/// Verifies a UserSig for `user_id` of app `sdk_app_id` at `now_unix`, allowing `TLS.time` up to
+/// [`DEFAULT_MAX_FUTURE_SECS`] in the future.
 pub fn verify(
     user_sig: &str,
     sdk_app_id: u64,
@@ -174,7 +215,45 @@ pub fn verify(
     user_id: &str,
     now_unix: i64,
 ) -> Result<Claims, UserSigError> {
+    verify_with_skew(
+        user_sig,
+        sdk_app_id,
+        secret_key,
+        user_id,
+        now_unix,
+        DEFAULT_MAX_FUTURE_SECS,
+    )
+}
+
+fn is_base64(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
+}
+
+/// [`verify`] with an explicit not-before tolerance: `TLS.time > now + max_future_secs` is refused.
+///
+/// Check order: empty (70002), decode (70003), shape (70003: unknown key, `TLS.ver` other than
+/// 2.0, wrong types, identifier outside the rule in the sig or in `user_id`, `TLS.userbuf` not
+/// base64), user (70013), app (70014), signature (70009), not-before (70003), expiry (70001;
+/// expired from `time + expire` on).
+pub fn verify_with_skew(
+    user_sig: &str,
+    sdk_app_id: u64,
+    secret_key: &str,
+    user_id: &str,
+    now_unix: i64,
+    max_future_secs: u64,
+) -> Result<Claims, UserSigError> {
     let doc = decode(user_sig)?;
+    let Some(fields) = doc.as_object() else {
+        return Err(UserSigError::Malformed);
+    };
+    if fields.keys().any(|k| !KNOWN_KEYS.contains(&k.as_str())) {
+        return Err(UserSigError::UnexpectedField);
+    }
+    if fields.get("TLS.ver").and_then(Value::as_str) != Some(VERSION) {
+        return Err(UserSigError::UnsupportedVersion);
+    }
     let identifier = doc
         .get("TLS.identifier")
         .and_then(Value::as_str)
@@ -188,9 +267,14 @@ pub fn verify(
         .ok_or(UserSigError::Malformed)?;
     let userbuf = match doc.get("TLS.userbuf") {
         None => None,
-        Some(Value::String(s)) => Some(s.as_str()),
+        Some(Value::String(s)) if is_base64(s) => Some(s.as_str()),
+        Some(Value::String(_)) => return Err(UserSigError::BadUserbuf),
         Some(_) => return Err(UserSigError::Malformed),
     };
+    let valid = |id: &str| natter_protocol::identifier::validate(id).is_ok();
+    if !valid(identifier) || !valid(user_id) {
+        return Err(UserSigError::InvalidIdentifier);
+    }
     if identifier != user_id {
         return Err(UserSigError::UserMismatch);
     }
@@ -207,6 +291,10 @@ pub fn verify(
         time,
         expire,
     };
+    let latest_start = now_unix.saturating_add(i64::try_from(max_future_secs).unwrap_or(i64::MAX));
+    if time > latest_start {
+        return Err(UserSigError::NotYetValid);
+    }
     if now_unix >= claims.expires_at() {
         return Err(UserSigError::Expired);
     }
@@ -221,7 +309,7 @@ mod tests {
 
     #[test]
     fn round_trip() {
-        let s = generate(42, KEY, "alice", 100, 1_000);
+        let s = generate(42, KEY, "alice", 100, 1_000).unwrap();
         let c = verify(&s, 42, KEY, "alice", 1_000).unwrap();
         assert_eq!(
             c,
@@ -251,6 +339,94 @@ mod tests {
         assert_eq!(UserSigError::BadSignature.code(), 70009);
         assert_eq!(UserSigError::UserMismatch.code(), 70013);
         assert_eq!(UserSigError::AppMismatch.code(), 70014);
+        for e in [
+            UserSigError::InvalidIdentifier,
+            UserSigError::UnexpectedField,
+            UserSigError::UnsupportedVersion,
+            UserSigError::BadUserbuf,
+            UserSigError::NotYetValid,
+        ] {
+            assert_eq!(e.code(), 70003, "{e}");
+        }
+    }
+
+    fn pack(doc: &Value) -> String {
+        let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(doc.to_string().as_bytes()).unwrap();
+        STANDARD
+            .encode(enc.finish().unwrap())
+            .replace('+', "*")
+            .replace('/', "-")
+            .replace('=', "_")
+    }
+
+    /// A correctly signed document with `extra` merged in (so only the shape check can refuse it).
+    fn signed(extra: Value, userbuf: Option<&str>) -> String {
+        let mut doc = json!({"TLS.ver":"2.0","TLS.identifier":"alice","TLS.sdkappid":42,"TLS.time":1000,
+                             "TLS.expire":100,"TLS.sig": signature(KEY, "alice", 42, 1000, 100, userbuf)});
+        if let Some(b) = userbuf {
+            doc["TLS.userbuf"] = json!(b);
+        }
+        for (k, v) in extra.as_object().unwrap() {
+            doc[k] = v.clone();
+        }
+        pack(&doc)
+    }
+
+    #[test]
+    fn identifiers_outside_the_rule_are_neither_minted_nor_accepted() {
+        for bad in ["", "a\nTLS.time:0", "a b", &"x".repeat(33), "é"] {
+            assert_eq!(generate(42, KEY, bad, 100, 1_000), Err(UserSigError::InvalidIdentifier));
+        }
+        let good = generate(42, KEY, "alice", 100, 1_000).unwrap();
+        assert_eq!(
+            verify(&good, 42, KEY, "alice\n", 1_000),
+            Err(UserSigError::InvalidIdentifier)
+        );
+        let sig = signature(KEY, "a\nb", 42, 1000, 100, None);
+        let doc = json!({"TLS.ver":"2.0","TLS.identifier":"a\nb","TLS.sdkappid":42,"TLS.time":1000,"TLS.expire":100,"TLS.sig":sig});
+        assert_eq!(
+            verify(&pack(&doc), 42, KEY, "a\nb", 1_000),
+            Err(UserSigError::InvalidIdentifier)
+        );
+    }
+
+    #[test]
+    fn unknown_fields_wrong_version_and_bad_userbuf_are_refused() {
+        assert!(verify(&signed(json!({}), None), 42, KEY, "alice", 1_000).is_ok());
+        assert!(verify(&signed(json!({}), Some("QUJD")), 42, KEY, "alice", 1_000).is_ok());
+        assert_eq!(
+            verify(&signed(json!({"TLS.admin": true}), None), 42, KEY, "alice", 1_000),
+            Err(UserSigError::UnexpectedField)
+        );
+        assert_eq!(
+            verify(&signed(json!({"TLS.ver": "3.0"}), None), 42, KEY, "alice", 1_000),
+            Err(UserSigError::UnsupportedVersion)
+        );
+        assert_eq!(
+            verify(&signed(json!({"TLS.ver": 2}), None), 42, KEY, "alice", 1_000),
+            Err(UserSigError::UnsupportedVersion)
+        );
+        assert_eq!(
+            verify(&signed(json!({}), Some("X\nTLS.time:1")), 42, KEY, "alice", 1_000),
+            Err(UserSigError::BadUserbuf)
+        );
+    }
+
+    #[test]
+    fn not_before_allows_the_documented_skew_only() {
+        let s = generate(42, KEY, "alice", 10_000, 1_000).unwrap();
+        let skew = DEFAULT_MAX_FUTURE_SECS as i64;
+        assert!(verify(&s, 42, KEY, "alice", 1_000 - skew).is_ok());
+        assert_eq!(
+            verify(&s, 42, KEY, "alice", 1_000 - skew - 1),
+            Err(UserSigError::NotYetValid)
+        );
+        assert!(verify_with_skew(&s, 42, KEY, "alice", 990, 10).is_ok());
+        assert_eq!(
+            verify_with_skew(&s, 42, KEY, "alice", 989, 10),
+            Err(UserSigError::NotYetValid)
+        );
     }
 
     #[test]
@@ -268,7 +444,7 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        let good = generate(42, KEY, "alice", 100, 1_000);
+        let good = generate(42, KEY, "alice", 100, 1_000).unwrap();
         let mut inputs: Vec<String> = vec![
             "x".into(),
             "****".into(),

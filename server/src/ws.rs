@@ -1,6 +1,7 @@
 //! One WebSocket session: login within the handshake timeout, then ping/logout until the client
 //! leaves, goes idle, is kicked, or the server shuts down.
 
+use crate::log_safe::Escaped;
 use crate::registry::{ConnId, Control, LoginRequest};
 use crate::server::{ConnInfo, Shared};
 use crate::usersig;
@@ -8,7 +9,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
-use natter_protocol::{ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
+use natter_protocol::{identifier, ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +18,8 @@ use tokio::time::{timeout, timeout_at, Instant};
 
 /// Code of the `error` frame for protocol violations.
 const PROTOCOL_ERROR_CODE: i32 = 60008;
+/// Code of a refused login whose `userId` or `instanceId` breaks the identifier rule.
+pub(crate) const INVALID_PARAMETER_CODE: i32 = 60003;
 /// How long we keep reading after our close frame so the client gets it (no TCP reset).
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// A client that does not take a frame within this time is dropped.
@@ -215,34 +218,50 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         let msg = format!("unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})");
         return s.protocol_error(Some(id), &msg).await;
     }
-    let authed = match authenticate(&s, sdk_app_id, &user_id, &user_sig) {
-        Ok(expires_at) => Authed {
-            id,
-            user_id,
-            instance_id,
-            platform,
-            resume,
-            expires_at,
-        },
-        Err((code, message, counts)) => {
-            let ip = s.info.peer.ip();
-            tracing::info!(peer = %s.info.peer, user = %user_id, code, "login refused");
-            if counts {
-                s.shared.throttle.record_failure(ip, std::time::Instant::now());
+    let authed =
+        match check_ids(&user_id, &instance_id).and_then(|()| authenticate(&s, sdk_app_id, &user_id, &user_sig)) {
+            Ok(expires_at) => Authed {
+                id,
+                user_id,
+                instance_id,
+                platform,
+                resume,
+                expires_at,
+            },
+            Err((code, message, counts)) => {
+                let ip = s.info.peer.ip();
+                // The claimed id is client input: escaped, and only used as a throttle key when valid.
+                let valid_user = identifier::validate(&user_id).is_ok().then_some(user_id.as_str());
+                tracing::info!(peer = %s.info.peer, claimed_user = %Escaped(&user_id), code, "login refused");
+                if counts {
+                    s.shared
+                        .throttle
+                        .record_failure(ip, valid_user, std::time::Instant::now());
+                }
+                if s.send(&ServerFrame::Error {
+                    id: Some(id),
+                    code,
+                    message,
+                })
+                .await
+                {
+                    s.close(CloseCode::AuthFailed, "login refused").await;
+                }
+                return;
             }
-            if s.send(&ServerFrame::Error {
-                id: Some(id),
-                code,
-                message,
-            })
-            .await
-            {
-                s.close(CloseCode::AuthFailed, "login refused").await;
-            }
-            return;
-        }
-    };
+        };
     online(s, authed).await;
+}
+
+/// The identifier rule for the login's `userId` and `instanceId` (60003, counts as a failure).
+fn check_ids(user_id: &str, instance_id: &str) -> Result<(), (i32, String, bool)> {
+    if let Err(e) = identifier::validate(user_id) {
+        return Err((INVALID_PARAMETER_CODE, format!("userId {e}"), true));
+    }
+    if let Err(e) = identifier::validate_instance_id(instance_id) {
+        return Err((INVALID_PARAMETER_CODE, format!("instanceId {e}"), true));
+    }
+    Ok(())
 }
 
 /// Checks a login; `Err((code, message, counts_as_failure))`.
@@ -250,7 +269,7 @@ fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> 
     let cfg = &s.shared.config;
     if s.shared
         .throttle
-        .is_throttled(s.info.peer.ip(), std::time::Instant::now())
+        .is_throttled(s.info.peer.ip(), Some(user_id), std::time::Instant::now())
     {
         return Err((
             70050,
@@ -264,7 +283,14 @@ fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> 
     if !cfg.app_enabled {
         return Err((60020, "app is not enabled".into(), true));
     }
-    match usersig::verify(user_sig, cfg.sdk_app_id, &cfg.secret_key, user_id, s.shared.now_unix()) {
+    match usersig::verify_with_skew(
+        user_sig,
+        cfg.sdk_app_id,
+        &cfg.secret_key,
+        user_id,
+        s.shared.now_unix(),
+        cfg.usersig_max_future_secs,
+    ) {
         Ok(claims) => Ok(claims.expires_at()),
         Err(e) => Err((e.code(), e.to_string(), true)),
     }

@@ -152,7 +152,7 @@ async fn auth_errors_are_coded() {
         ),
         (200, 70003)
     );
-    let other_key = usersig::generate(app, "other", "administrator", 60, now);
+    let other_key = usersig::generate(app, "other", "administrator", 60, now).unwrap();
     assert_eq!(
         fail(
             &admin::post(addr, KICK, app, "administrator", &other_key, body)
@@ -161,7 +161,7 @@ async fn auth_errors_are_coded() {
         ),
         (200, 70009)
     );
-    let expired = usersig::generate(app, key, "administrator", 10, now - 20);
+    let expired = usersig::generate(app, key, "administrator", 10, now - 20).unwrap();
     assert_eq!(
         fail(
             &admin::post(addr, QUERY, app, "administrator", &expired, body)
@@ -170,7 +170,7 @@ async fn auth_errors_are_coded() {
         ),
         (200, 70001)
     );
-    let wrong_app = usersig::generate(app + 1, key, "administrator", 60, now);
+    let wrong_app = usersig::generate(app + 1, key, "administrator", 60, now).unwrap();
     assert_eq!(
         fail(
             &admin::post(addr, KICK, app, "administrator", &wrong_app, body)

@@ -45,7 +45,7 @@ async fn clock_skew_applies_to_frames_and_usersig_checks() {
     );
     assert!((ping(&mut ws, 2).await["serverTimeMs"].as_i64().unwrap() - now_ms() - skew).abs() < 1000);
     // A sig valid on the real clock for 10 minutes is already expired on the server's clock.
-    let sig = usersig::generate(APP, KEY, "bob", 600, now_ms() / 1000);
+    let sig = usersig::generate(APP, KEY, "bob", 600, now_ms() / 1000).unwrap();
     let mut ws = connect(&s).await;
     send(&mut ws, &login_frame(5, APP, "bob", &sig, "web", "b", false)).await;
     let err = next_frame(&mut ws).await;
@@ -82,19 +82,39 @@ async fn bad_logins_are_refused_with_their_code_and_4002() {
     assert_eq!(refused(&s, f(APP, "alice", "")).await, 70002);
     assert_eq!(refused(&s, f(APP, "bob", &good)).await, 70013);
     assert_eq!(
-        refused(&s, f(APP, "alice", &usersig::generate(APP + 7, KEY, "alice", 600, now))).await,
+        refused(
+            &s,
+            f(
+                APP,
+                "alice",
+                &usersig::generate(APP + 7, KEY, "alice", 600, now).unwrap()
+            )
+        )
+        .await,
         70014
     );
     assert_eq!(
         refused(
             &s,
-            f(APP, "alice", &usersig::generate(APP, "other-key", "alice", 600, now))
+            f(
+                APP,
+                "alice",
+                &usersig::generate(APP, "other-key", "alice", 600, now).unwrap()
+            )
         )
         .await,
         70009
     );
     assert_eq!(
-        refused(&s, f(APP, "alice", &usersig::generate(APP, KEY, "alice", 10, now - 10))).await,
+        refused(
+            &s,
+            f(
+                APP,
+                "alice",
+                &usersig::generate(APP, KEY, "alice", 10, now - 10).unwrap()
+            )
+        )
+        .await,
         70001
     );
     // Still serving.
@@ -396,7 +416,7 @@ async fn same_instance_relogin_replaces_the_old_connection_with_1000() {
 #[tokio::test]
 async fn an_expiring_usersig_is_kicked_with_user_sig_expired() {
     let s = server(config()).await;
-    let sig = usersig::generate(APP, KEY, "alice", 10, s.server_time_ms() / 1000 - 8);
+    let sig = usersig::generate(APP, KEY, "alice", 10, s.server_time_ms() / 1000 - 8).unwrap();
     let mut ws = connect(&s).await;
     send(&mut ws, &login_frame(1, APP, "alice", &sig, "web", "i1", false)).await;
     assert_eq!(next_frame(&mut ws).await["type"], "loginOk");
