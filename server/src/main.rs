@@ -26,7 +26,13 @@ fn main() -> ExitCode {
             }
         };
     }
-    // Logs go to stderr so stdout carries only the banner.
+    // Logs go to stderr so stdout carries only the banner. The WebSocket crates log frame payloads
+    // (login frames carry UserSigs) at trace level, so they are capped at debug whatever RUST_LOG says.
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let no_frame_payloads = tracing_subscriber::filter::filter_fn(|meta| {
+        !meta.target().contains("tungstenite") || *meta.level() <= tracing::Level::DEBUG
+    });
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -34,6 +40,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .finish()
+        .with(no_frame_payloads)
         .init();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: real sockets on 127.0.0.1:0, every wait bounded.
 #![allow(dead_code)]
 
+pub mod child;
+
 use futures_util::{SinkExt, StreamExt};
 use natter_server::{ServerConfig, ServerHandle};
 use serde_json::{json, Value};
