@@ -110,7 +110,7 @@ mod tests {
         let s4 = l.try_acquire(a).unwrap();
         drop((s2, s4));
         assert_eq!(l.count(a), 0);
-        assert!(l.lock().per_source.get(&a).is_none());
+        assert!(!l.lock().per_source.contains_key(&a));
         assert_eq!(l.total(), 1);
     }
 

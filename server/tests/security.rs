@@ -93,7 +93,7 @@ async fn forged_admin_usersig_is_refused_on_ws_and_rest() {
     .await;
     let now = s.server_time_ms() / 1000;
     let (minted, forged) = forged_admin_sig(now);
-    assert!(s.try_user_sig(&format!("administrator\nTLS.time:0"), 60).is_err());
+    assert!(s.try_user_sig("administrator\nTLS.time:0", 60).is_err());
 
     assert_eq!(refused_code(&s, &login(1, "administrator", &forged, "i1")).await, 70003);
     let mut victim = common::login(&s, "alice", "web", "v").await;
