@@ -109,9 +109,15 @@ mod tests {
         let mut c = ChatConfig::new(1);
         c.reconnect_max_delay = Duration::from_millis(1);
         assert_eq!(c.validate().unwrap_err().code(), 9001);
-        ChatConfig::new(1)
-            .with_server_url("wss://chat.example.com:443/ws")
-            .validate()
-            .unwrap();
+        for url in [
+            "wss://chat.example.com:443/ws",
+            "wss://im.example.com",
+            "ws://127.0.0.1:9800/",
+        ] {
+            ChatConfig::new(1).with_server_url(url).validate().unwrap();
+        }
+        let mut c = ChatConfig::new(1);
+        c.extra_root_certs_pem = vec!["-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".into()];
+        assert_eq!(c.validate().unwrap_err().code(), 9001);
     }
 }

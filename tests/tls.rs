@@ -199,12 +199,22 @@ async fn a_wss_url_against_a_plain_server_fails_and_never_falls_back_to_plain_te
 async fn a_ws_url_never_does_tls() {
     let server = server().await;
     let (fake, mut first) = first_bytes_recorder().await;
-    let url = format!("ws://127.0.0.1:{}/ws", fake.addr.port());
-    let mut config = wss_config(&server, url, vec![TestCa::new("unused").pem()]);
-    config.request_timeout = std::time::Duration::from_secs(1);
-    let _ = failed_login(&server, config).await;
-    let bytes = first.recv().await.unwrap();
-    assert_eq!(&bytes, b"GET /ws HTTP/1.1", "{:?}", String::from_utf8_lossy(&bytes));
+    // With and without a path: a bare host means /ws.
+    for url in [
+        format!("ws://127.0.0.1:{}/ws", fake.addr.port()),
+        format!("ws://127.0.0.1:{}", fake.addr.port()),
+    ] {
+        let mut config = wss_config(&server, url.clone(), vec![TestCa::new("unused").pem()]);
+        config.request_timeout = std::time::Duration::from_secs(1);
+        let _ = failed_login(&server, config).await;
+        let bytes = first.recv().await.unwrap();
+        assert_eq!(
+            &bytes,
+            b"GET /ws HTTP/1.1",
+            "{url}: {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+    }
 }
 
 #[test]

@@ -180,3 +180,34 @@ async fn a_path_the_server_does_not_serve_fails_with_a_clear_error() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_serves_the_upgrade_at_the_root_path_too() {
+    let server = server().await;
+    // A generic WebSocket client asking for `/` exactly (natter's own client maps it to /ws).
+    let url = format!("ws://{}/", server.local_addr());
+    let (mut ws, response) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .expect("the upgrade at / succeeds");
+    assert_eq!(response.status().as_u16(), 101);
+    let login = natter_protocol::ClientFrame::Login {
+        id: 1,
+        version: natter_protocol::PROTOCOL_VERSION,
+        sdk_app_id: server.config().sdk_app_id,
+        user_id: "alice".into(),
+        user_sig: server.user_sig("alice", 60),
+        platform: Platform::Web,
+        instance_id: "0123456789abcdef0123456789abcdef".into(),
+        resume: false,
+    };
+    use futures_util::{SinkExt, StreamExt};
+    ws.send(tokio_tungstenite::tungstenite::Message::text(login.to_json()))
+        .await
+        .unwrap();
+    let reply = tokio::time::timeout(SOON, ws.next()).await.unwrap().unwrap().unwrap();
+    let frame: natter_protocol::ServerFrame = serde_json::from_str(reply.to_text().unwrap()).unwrap();
+    assert!(
+        matches!(frame, natter_protocol::ServerFrame::LoginOk { id: 1, .. }),
+        "{frame:?}"
+    );
+}
