@@ -2,6 +2,8 @@
 //! with test-friendly timings, and event waiting with deadlines (never sleeps).
 #![allow(dead_code)]
 
+pub mod fake;
+
 use natter::{ChatClient, ChatConfig, ChatEvent, KickType, NetState, Platform};
 use natter_server::{ServerConfig, ServerHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
