@@ -7,6 +7,7 @@ use crate::error::ChatError;
 use crate::event::{ChatEvent, ChatListener};
 use crate::runtime;
 use crate::session::{local_unix_ms, Call, CallOutcome, LoginResult, Session, SessionParams};
+use crate::transport;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -34,6 +35,10 @@ impl ChatClient {
     /// the WebSocket opens at `login`. Callable from any thread, with or without a tokio runtime.
     pub fn new(config: ChatConfig) -> Result<Self, ChatError> {
         config.validate()?;
+        let target = Arc::new(transport::Target::new(
+            &config.server_url,
+            &config.extra_root_certs_pem,
+        )?);
         let instance_id = random_hex();
         let params = SessionParams {
             sdk_app_id: config.sdk_app_id,
@@ -50,12 +55,7 @@ impl ChatClient {
         let listeners = Arc::new(Listeners::default());
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let (driver, transport_rx) = Driver::new(
-            Session::new(params),
-            config.server_url.clone(),
-            shared.clone(),
-            events_tx,
-        );
+        let (driver, transport_rx) = Driver::new(Session::new(params), target, shared.clone(), events_tx);
         let rt = runtime::handle();
         rt.spawn(dispatcher::run(listeners.clone(), events_rx));
         rt.spawn(driver.run(commands_rx, transport_rx));

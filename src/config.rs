@@ -1,6 +1,7 @@
 //! Options of one client instance, with the defaults an app gets when it sets nothing.
 
 use crate::error::ChatError;
+use crate::transport::{parse_roots, Endpoint};
 use natter_protocol::Platform;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ pub struct ChatConfig {
     /// The app's SDKAppID (required, non-zero).
     pub sdk_app_id: u64,
     /// `ws://` or `wss://` URL of the server's WebSocket endpoint (the JS option `proxyServer`).
+    /// A URL with no path (`wss://im.example.com`) means the default path `/ws`.
     pub server_url: String,
     /// Reported to the server, which limits instances per platform.
     pub platform: Platform,
@@ -24,6 +26,9 @@ pub struct ChatConfig {
     /// Reconnect backoff: the n-th retry waits a random time in `[0, min(max, min_delay·2ⁿ)]`.
     pub reconnect_min_delay: Duration,
     pub reconnect_max_delay: Duration,
+    /// PEM CA certificates trusted for `wss://` on top of the Mozilla roots (a private or test
+    /// CA). Verification itself cannot be turned off.
+    pub extra_root_certs_pem: Vec<String>,
 }
 
 impl ChatConfig {
@@ -38,6 +43,7 @@ impl ChatConfig {
             login_timeout: Duration::from_secs(30),
             reconnect_min_delay: Duration::from_millis(500),
             reconnect_max_delay: Duration::from_secs(20),
+            extra_root_certs_pem: Vec::new(),
         }
     }
 
@@ -56,15 +62,8 @@ impl ChatConfig {
         if self.sdk_app_id == 0 {
             return Err(ChatError::NoSdkAppId);
         }
-        let url = self.server_url.as_str();
-        let rest = url
-            .strip_prefix("ws://")
-            .or_else(|| url.strip_prefix("wss://"))
-            .ok_or_else(|| ChatError::invalid(format!("server URL must start with ws:// or wss://, got {url:?}")))?;
-        let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if host.is_empty() || host.chars().any(char::is_whitespace) {
-            return Err(ChatError::invalid(format!("server URL has no valid host: {url:?}")));
-        }
+        Endpoint::parse(&self.server_url).map_err(ChatError::invalid)?;
+        parse_roots(&self.extra_root_certs_pem).map_err(ChatError::invalid)?;
         let positive = [
             ("heartbeat interval", self.heartbeat_interval),
             ("request timeout", self.request_timeout),

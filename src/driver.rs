@@ -59,7 +59,7 @@ struct Connection {
 
 pub struct Driver {
     session: Session,
-    server_url: String,
+    target: Arc<transport::Target>,
     shared: Arc<Shared>,
     events: mpsc::UnboundedSender<ChatEvent>,
     transport_tx: mpsc::UnboundedSender<TransportEvent>,
@@ -71,14 +71,14 @@ pub struct Driver {
 impl Driver {
     pub fn new(
         session: Session,
-        server_url: String,
+        target: Arc<transport::Target>,
         shared: Arc<Shared>,
         events: mpsc::UnboundedSender<ChatEvent>,
     ) -> (Self, mpsc::UnboundedReceiver<TransportEvent>) {
         let (transport_tx, transport_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             session,
-            server_url,
+            target,
             shared,
             events,
             transport_tx,
@@ -132,6 +132,10 @@ impl Driver {
                 self.connections.remove(&conn);
                 self.session.handle_closed(conn, code, &detail, now);
             }
+            TransportEvent::Failed { conn, error } => {
+                self.connections.remove(&conn);
+                self.session.handle_connect_failed(conn, error, now);
+            }
         }
     }
 
@@ -173,7 +177,7 @@ impl Driver {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(transport::run(
             conn,
-            self.server_url.clone(),
+            self.target.clone(),
             self.transport_tx.clone(),
             outgoing_rx,
         ));

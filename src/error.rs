@@ -17,6 +17,9 @@ pub mod code {
     pub const KICKED_OUT_USERSIG_EXPIRED: i32 = 3004;
     pub const LOGGED_OUT: i32 = 3005;
     pub const KICKED_OUT_REST_API: i32 = 3006;
+    /// The server is over one of its connection caps (HTTP 429/503 on the upgrade, or its
+    /// `error` frame); a silent reconnect keeps retrying with backoff.
+    pub const SERVER_OVERLOADED: i32 = 60022;
     /// Natter extension: an option or argument is present but invalid (bad URL, zero interval…).
     pub const INVALID_ARGUMENT: i32 = 9001;
     /// Natter extension: the instance was destroyed; create a new one.

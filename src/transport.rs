@@ -1,16 +1,27 @@
 //! One WebSocket connection: a task that connects, forwards parsed server frames to the driver
 //! and writes the frames the driver hands it. Knows nothing about sessions.
 
+mod endpoint;
+mod tls;
+mod upgrade;
+
+pub use endpoint::Endpoint;
+pub use tls::parse_roots;
+
+use crate::error::{code, ChatError};
 use crate::session::ConnId;
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{ServerFrame, MAX_FRAME_BYTES};
-use once_cell::sync::Lazy;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::Connector;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use upgrade::UpgradeError;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 #[derive(Debug)]
 pub enum TransportEvent {
@@ -21,6 +32,11 @@ pub enum TransportEvent {
         code: Option<u16>,
         detail: String,
     },
+    /// The connection could not be opened (TCP, TLS or the HTTP upgrade failed).
+    Failed {
+        conn: ConnId,
+        error: ChatError,
+    },
 }
 
 /// What the driver can ask of a connection.
@@ -30,20 +46,22 @@ pub enum Outgoing {
     Close,
 }
 
-/// TLS with certificate verification against the Mozilla roots; there is no switch to turn it
-/// off and no fallback to plain `ws://` for a `wss://` URL.
-static TLS: Lazy<Arc<rustls::ClientConfig>> = Lazy::new(|| {
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default TLS versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
-});
+/// Where and how a client's connections go: built once per client from its config.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub endpoint: Endpoint,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+impl Target {
+    /// `server_url` and `extra_roots_pem` were checked by `ChatConfig::validate`.
+    pub fn new(server_url: &str, extra_roots_pem: &[String]) -> Result<Target, ChatError> {
+        Ok(Target {
+            endpoint: Endpoint::parse(server_url).map_err(ChatError::invalid)?,
+            tls: tls::client_config(extra_roots_pem).map_err(ChatError::invalid)?,
+        })
+    }
+}
 
 fn ws_config() -> WebSocketConfig {
     let mut c = WebSocketConfig::default();
@@ -57,18 +75,15 @@ fn ws_config() -> WebSocketConfig {
 /// Runs one connection until it closes, the driver asks it to close, or the driver goes away.
 pub async fn run(
     conn: ConnId,
-    url: String,
+    target: Arc<Target>,
     events: mpsc::UnboundedSender<TransportEvent>,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     let closed = |code: Option<u16>, detail: String| TransportEvent::Closed { conn, code, detail };
-    let connector = Connector::Rustls(TLS.clone());
-    let connecting =
-        tokio_tungstenite::connect_async_tls_with_config(url.as_str(), Some(ws_config()), true, Some(connector));
-    let ws = match connecting.await {
-        Ok((ws, _response)) => ws,
-        Err(e) => {
-            let _ = events.send(closed(None, format!("cannot connect to {url}: {e}")));
+    let ws = match open(&target).await {
+        Ok(ws) => ws,
+        Err(error) => {
+            let _ = events.send(TransportEvent::Failed { conn, error });
             return;
         }
     };
@@ -113,5 +128,54 @@ pub async fn run(
     };
     if let Some(event) = end {
         let _ = events.send(event);
+    }
+}
+
+/// TCP, then TLS for `wss://`, then the HTTP upgrade. The session machine bounds the whole of it
+/// with its connect deadline and drops the task when that passes.
+async fn open(target: &Target) -> Result<Socket, ChatError> {
+    let endpoint = &target.endpoint;
+    let url = endpoint.display_url();
+    let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+        .await
+        .map_err(|e| ChatError::network(format!("cannot connect to {url}: {e}")))?;
+    // Frames are small and latency matters more than packet count.
+    let _ = tcp.set_nodelay(true);
+    let mut stream = if endpoint.tls {
+        let name = rustls::pki_types::ServerName::try_from(endpoint.host.clone())
+            .map_err(|e| ChatError::network(format!("cannot use {:?} as a TLS server name: {e}", endpoint.host)))?;
+        let connector = tokio_rustls::TlsConnector::from(target.tls.clone());
+        let tls = connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ChatError::network(format!("{} ({url})", tls::describe(&e))))?;
+        MaybeTlsStream::Rustls(tls)
+    } else {
+        MaybeTlsStream::Plain(tcp)
+    };
+    let leftover = upgrade::upgrade(&mut stream, endpoint)
+        .await
+        .map_err(|e| upgrade_error(e, &url))?;
+    Ok(WebSocketStream::from_partially_read(stream, leftover, Role::Client, Some(ws_config())).await)
+}
+
+/// An HTTP error on the upgrade, as the app sees it: overload is the server's 60022 (retry
+/// later), anything else names the status.
+fn upgrade_error(error: UpgradeError, url: &str) -> ChatError {
+    match error {
+        UpgradeError::Status {
+            status: status @ (429 | 503),
+            reason,
+        } => ChatError::Server {
+            code: code::SERVER_OVERLOADED,
+            detail: format!("the server at {url} is overloaded (HTTP {status} {reason}); retry later"),
+        },
+        UpgradeError::Status { status: 404, .. } => {
+            ChatError::network(format!("the server has no WebSocket endpoint at {url} (HTTP 404)"))
+        }
+        UpgradeError::Status { status, reason } => ChatError::network(format!(
+            "the server at {url} refused the WebSocket upgrade (HTTP {status} {reason})"
+        )),
+        other => ChatError::network(format!("WebSocket upgrade with {url} failed: {other}")),
     }
 }

@@ -1,4 +1,4 @@
-//! The router: `/ws` plus the admin REST API under `/v4/`, in the reference service's shape.
+//! The router: `/ws` (and `/`) plus the admin REST API under `/v4/`, in the reference service's shape.
 
 use crate::server::Shared;
 use crate::{usersig, ws};
@@ -55,6 +55,8 @@ impl IntoResponse for RestError {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(natter_protocol::WS_PATH, get(ws::upgrade))
+        // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too.
+        .route("/", get(ws::upgrade))
         .route(KICK_PATH, post(kick).fallback(method_not_allowed))
         .route(
             QUERY_ONLINE_STATUS_PATH,

@@ -34,6 +34,17 @@ impl ServerClock {
     }
 }
 
+/// 2020-01-01T00:00:00Z: no server answering today has a clock before this.
+pub const EARLIEST_SERVER_MS: i64 = 1_577_836_800_000;
+/// 2200-01-01T00:00:00Z: far enough for any real clock, near enough to catch garbage.
+pub const LATEST_SERVER_MS: i64 = 7_258_118_400_000;
+
+/// Whether a `serverTimeMs` from the wire can be a real clock reading. Anything else (negative,
+/// zero, seconds instead of milliseconds, garbage) is ignored rather than shown to the app.
+pub fn is_plausible_server_ms(ms: i64) -> bool {
+    (EARLIEST_SERVER_MS..=LATEST_SERVER_MS).contains(&ms)
+}
+
 fn half_ms(d: Duration) -> i64 {
     (d.as_micros() / 2000) as i64
 }
@@ -49,6 +60,24 @@ pub fn local_unix_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plausible_server_times_are_accepted() {
+        for ok in [EARLIEST_SERVER_MS, 1_764_633_600_000, LATEST_SERVER_MS] {
+            assert!(is_plausible_server_ms(ok), "{ok}");
+        }
+        for bad in [
+            i64::MIN,
+            -1,
+            0,
+            1_764_633_600,
+            EARLIEST_SERVER_MS - 1,
+            LATEST_SERVER_MS + 1,
+            i64::MAX,
+        ] {
+            assert!(!is_plausible_server_ms(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn estimate_adds_half_the_round_trip_and_advances_monotonically() {

@@ -1,4 +1,4 @@
-use super::{Backoff, ServerClock};
+use super::{is_plausible_server_ms, Backoff, ServerClock};
 use crate::error::{code, ChatError};
 use crate::event::ChatEvent;
 use natter_protocol::{ClientFrame, CloseCode, KickType, NetState, Platform, ServerFrame, PROTOCOL_VERSION};
@@ -97,6 +97,8 @@ enum Link {
     },
     Up {
         conn: ConnId,
+        /// When the login on this link succeeded; the backoff resets once it stayed up long enough.
+        up_since: Instant,
         last_rx: Instant,
         next_ping: Instant,
         ping: Option<(u64, Instant)>,
@@ -354,6 +356,7 @@ impl Session {
             return;
         }
         log::debug!("connection {conn} closed (code {close_code:?}): {detail}");
+        self.reset_backoff_if_stable(now);
         // The socket is already gone: forget it without asking the driver to close it again.
         self.link = Link::Down;
         let terminal = close_code
@@ -375,6 +378,16 @@ impl Session {
         self.link_lost(ChatError::network(format!("connection lost: {detail}")), now);
     }
 
+    /// The connection could not be opened: TCP, TLS or the HTTP upgrade failed with `error`.
+    pub fn handle_connect_failed(&mut self, conn: ConnId, error: ChatError, now: Instant) {
+        if self.link.conn() != Some(conn) {
+            return;
+        }
+        log::debug!("connection {conn} could not be opened: {error}");
+        self.link = Link::Down;
+        self.link_lost(error, now);
+    }
+
     pub fn handle_frame(&mut self, conn: ConnId, frame: ServerFrame, now: Instant) {
         if self.link.conn() != Some(conn) {
             return;
@@ -389,7 +402,8 @@ impl Session {
                     if let Some((ping_id, sent)) = *ping {
                         if ping_id == id {
                             *ping = None;
-                            self.clock = Some(ServerClock::from_sample(sent, now, server_time_ms));
+                            self.backoff.reset();
+                            self.take_clock_sample(sent, now, server_time_ms);
                         }
                     }
                 }
@@ -412,15 +426,18 @@ impl Session {
         if frame_id != id {
             return;
         }
-        self.clock = Some(ServerClock::from_sample(sent, now, server_time_ms));
+        self.take_clock_sample(sent, now, server_time_ms);
         let next_ping = now + self.params.heartbeat_interval;
         self.link = Link::Up {
             conn,
+            up_since: now,
             last_rx: now,
             next_ping,
             ping: None,
         };
-        self.backoff.reset();
+        // The backoff is NOT reset here: a server or proxy that accepts the login and closes at
+        // once would otherwise get a re-login every U(0, min_delay) forever. It resets once the
+        // link proves itself (first pong, or one heartbeat interval up).
         self.set_net_state(NetState::Connected);
         if let Some(login) = self.login.take() {
             self.session = Some(login.creds);
@@ -508,6 +525,7 @@ impl Session {
                 next_ping,
                 ..
             } => {
+                self.reset_backoff_if_stable(now);
                 if now >= last_rx + self.dead_after() {
                     log::info!("no traffic for two heartbeat intervals: the link is dead");
                     self.drop_link();
@@ -526,6 +544,26 @@ impl Session {
     }
 
     // ----- internals -----------------------------------------------------------------------
+
+    /// A link that stayed up for a heartbeat interval was a real recovery: the next loss starts
+    /// the backoff from the bottom again.
+    fn reset_backoff_if_stable(&mut self, now: Instant) {
+        if let Link::Up { up_since, .. } = self.link {
+            if now.saturating_duration_since(up_since) >= self.params.heartbeat_interval {
+                self.backoff.reset();
+            }
+        }
+    }
+
+    /// Uses a `serverTimeMs` sample unless it cannot be a real clock; then the previous estimate
+    /// (or the local clock) stays. The login itself still succeeds: the time is advisory.
+    fn take_clock_sample(&mut self, sent: Instant, now: Instant, server_time_ms: i64) {
+        if is_plausible_server_ms(server_time_ms) {
+            self.clock = Some(ServerClock::from_sample(sent, now, server_time_ms));
+        } else {
+            log::warn!("ignoring an implausible serverTimeMs from the server: {server_time_ms}");
+        }
+    }
 
     fn dead_after(&self) -> Duration {
         self.params.heartbeat_interval * 2
@@ -578,7 +616,7 @@ impl Session {
         if let Some(login) = self.login.take() {
             self.set_net_state(NetState::Disconnected);
             let err = match cause {
-                ChatError::Timeout | ChatError::Server { .. } => cause,
+                ChatError::Timeout | ChatError::Server { .. } | ChatError::Network { .. } => cause,
                 other => ChatError::network(other),
             };
             return self.complete(login.token, Err(err));

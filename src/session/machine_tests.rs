@@ -3,6 +3,8 @@
 use super::*;
 
 const HB: Duration = Duration::from_secs(10);
+/// A plausible server clock reading (2025-12-02); implausible ones are ignored.
+const T0: i64 = 1_764_633_600_000;
 
 fn params() -> SessionParams {
     SessionParams {
@@ -65,7 +67,7 @@ impl Harness {
             conn,
             ServerFrame::LoginOk {
                 id: frame_id,
-                server_time_ms: 1_000,
+                server_time_ms: T0,
             },
             self.now,
         );
@@ -165,7 +167,7 @@ fn login_connects_authenticates_then_resolves_before_sdk_ready() {
         conn,
         ServerFrame::LoginOk {
             id,
-            server_time_ms: 5_000,
+            server_time_ms: T0 + 5_000,
         },
         h.now,
     );
@@ -187,7 +189,7 @@ fn login_connects_authenticates_then_resolves_before_sdk_ready() {
     assert!(h.s.is_ready());
     assert_eq!(h.s.login_user(), Some("alice"));
     // NTP-style: server stamp + half the 40 ms round trip.
-    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), 5_020);
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), T0 + 5_020);
 }
 
 #[test]
@@ -372,21 +374,21 @@ fn heartbeat_pings_on_schedule_and_pong_refreshes_the_clock() {
         conn,
         ServerFrame::Pong {
             id: *id,
-            server_time_ms: 90_000,
+            server_time_ms: T0 + 90_000,
         },
         h.now,
     );
-    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), 90_005);
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), T0 + 90_005);
     // A pong for an unknown ping id changes nothing.
     h.s.handle_frame(
         conn,
         ServerFrame::Pong {
             id: 12345,
-            server_time_ms: 1,
+            server_time_ms: T0,
         },
         h.now,
     );
-    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), 90_005);
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), T0 + 90_005);
 }
 
 #[test]
@@ -418,12 +420,15 @@ fn silent_link_is_declared_dead_after_two_intervals_and_reconnects_silently() {
         conn2,
         ServerFrame::LoginOk {
             id: *id,
-            server_time_ms: 1,
+            server_time_ms: T0,
         },
         h.now,
     );
     // Only the net state changes: no SDK_NOT_READY / SDK_READY.
     assert_eq!(events(&h.drain()), vec![net(NetState::Connected)]);
+    // The backoff resets only once the new link has stayed up for a heartbeat interval.
+    assert_eq!(h.s.reconnect_attempt(), 1);
+    h.advance(HB);
     assert_eq!(h.s.reconnect_attempt(), 0);
 }
 
@@ -679,4 +684,172 @@ fn net_state_change_fires_only_on_a_change() {
         .collect();
     assert_eq!(all, vec![net(NetState::Disconnected)]);
     assert_eq!(h.s.net_state(), NetState::Disconnected);
+}
+
+/// Answers the resume login on `conn` with `login_ok`.
+fn accept_resume(h: &mut Harness, conn: ConnId, frame_id: u64) {
+    h.s.handle_frame(
+        conn,
+        ServerFrame::LoginOk {
+            id: frame_id,
+            server_time_ms: T0,
+        },
+        h.now,
+    );
+    h.drain();
+}
+
+#[test]
+fn a_server_that_closes_right_after_login_ok_gets_exponentially_sparser_relogins() {
+    let mut h = Harness::new();
+    let mut conn = h.login_ready("alice");
+    let mut waited = Duration::ZERO;
+    for flap in 1..=10u32 {
+        // Retry close codes and a reset without a close frame, in turn.
+        let code = [Some(1001), Some(4010), None][flap as usize % 3];
+        h.s.handle_closed(conn, code, "flap", h.now);
+        h.drain();
+        assert_eq!(h.s.reconnect_attempt(), flap, "login_ok must not reset the backoff");
+        let wait = h.s.poll_timeout().unwrap() - h.now;
+        let ceiling = (Duration::from_millis(500) * 2u32.pow(flap - 1)).min(Duration::from_secs(20));
+        assert!(wait <= ceiling, "flap {flap}: {wait:?} > {ceiling:?}");
+        waited += wait;
+        let (next, frame_id) = h.resume_login(conn);
+        conn = next;
+        h.now += Duration::from_millis(5);
+        accept_resume(&mut h, conn, frame_id);
+        assert!(h.s.is_ready());
+    }
+    // Full jitter over ceilings 0.5+1+2+4+8+16+20·4 s averages ~56 s; without growth it is ~2.5 s.
+    assert!(waited > Duration::from_secs(15), "10 flaps waited only {waited:?}");
+}
+
+#[test]
+fn backoff_resets_once_the_link_stayed_up_for_a_heartbeat() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, Some(1001), "flap", h.now);
+    let (conn, id) = h.resume_login(conn);
+    accept_resume(&mut h, conn, id);
+    h.s.handle_closed(conn, Some(1001), "flap", h.now);
+    let (conn, id) = h.resume_login(conn);
+    accept_resume(&mut h, conn, id);
+    assert_eq!(h.s.reconnect_attempt(), 2);
+    // Up for just under a heartbeat: not yet proven.
+    h.advance(HB - Duration::from_millis(1));
+    assert_eq!(h.s.reconnect_attempt(), 2);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(h.s.reconnect_attempt(), 0);
+    h.drain();
+    h.s.handle_closed(conn, Some(1001), "later loss", h.now);
+    assert_eq!(h.s.reconnect_attempt(), 1);
+    assert!(h.s.poll_timeout().unwrap() - h.now <= Duration::from_millis(500));
+}
+
+#[test]
+fn a_pong_proves_the_link_and_resets_the_backoff() {
+    let mut h = Harness::new();
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    let (conn, id) = h.resume_login(conn);
+    accept_resume(&mut h, conn, id);
+    // A close exactly at the ping time would count as stable anyway; check the pong path alone.
+    h.advance(HB);
+    let out = h.drain();
+    let ping = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Send(_, ClientFrame::Ping { id }) => Some(*id),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(h.s.reconnect_attempt(), 0);
+    h.s.handle_frame(
+        conn,
+        ServerFrame::Pong {
+            id: ping,
+            server_time_ms: T0,
+        },
+        h.now,
+    );
+    assert_eq!(h.s.reconnect_attempt(), 0);
+}
+
+#[test]
+fn implausible_server_times_are_ignored_and_the_login_still_succeeds() {
+    for bad in [-5, 0, 1_700_000_000, i64::MAX, crate::session::LATEST_SERVER_MS + 1] {
+        let mut h = Harness::new();
+        let t = h.login_call("alice");
+        let conn = connect_id(&h.drain());
+        h.s.handle_connected(conn, h.now);
+        let id = login_frame_id(&h.drain());
+        h.s.handle_frame(
+            conn,
+            ServerFrame::LoginOk {
+                id,
+                server_time_ms: bad,
+            },
+            h.now,
+        );
+        let out = h.drain();
+        assert!(completion(&out, t).is_ok(), "{bad}");
+        assert!(h.s.is_ready());
+        assert_eq!(h.s.server_clock(), None, "{bad} must not become the server time");
+        // A later good pong sets the clock; a bad one after it leaves it alone.
+        h.advance(HB);
+        let ping = |out: &[Output]| {
+            out.iter()
+                .find_map(|o| match o {
+                    Output::Send(_, ClientFrame::Ping { id }) => Some(*id),
+                    _ => None,
+                })
+                .unwrap()
+        };
+        let id = ping(&h.drain());
+        h.s.handle_frame(conn, ServerFrame::Pong { id, server_time_ms: T0 }, h.now);
+        let good = h.s.server_clock().unwrap();
+        h.advance(HB);
+        let id = ping(&h.drain());
+        h.s.handle_frame(
+            conn,
+            ServerFrame::Pong {
+                id,
+                server_time_ms: bad,
+            },
+            h.now,
+        );
+        assert_eq!(h.s.server_clock(), Some(good), "{bad}");
+    }
+}
+
+#[test]
+fn an_overloaded_upgrade_fails_the_login_with_60022_and_is_retried_during_a_reconnect() {
+    let overloaded = || ChatError::Server {
+        code: code::SERVER_OVERLOADED,
+        detail: "HTTP 503".into(),
+    };
+    let mut h = Harness::new();
+    let t = h.login_call("alice");
+    let conn = connect_id(&h.drain());
+    h.s.handle_connect_failed(conn, overloaded(), h.now);
+    let out = h.drain();
+    assert_eq!(completion(&out, t).unwrap_err().code(), 60022);
+    assert_eq!(
+        h.s.poll_timeout(),
+        None,
+        "a failed first login does not retry on its own"
+    );
+
+    let conn = h.login_ready("alice");
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.advance(h.s.poll_timeout().unwrap() - h.now);
+    let conn = connect_id(&h.drain());
+    h.s.handle_connect_failed(conn, overloaded(), h.now);
+    assert!(h.s.is_ready(), "overload during a reconnect keeps the session");
+    assert_eq!(events(&h.drain()), vec![net(NetState::Disconnected)]);
+    assert_eq!(h.s.reconnect_attempt(), 2);
+    assert!(h.s.poll_timeout().is_some());
+    // A failure report for an older connection is ignored.
+    h.s.handle_connect_failed(conn, overloaded(), h.now);
+    assert!(h.drain().is_empty());
 }

@@ -2,6 +2,7 @@
 //! with test-friendly timings, and event waiting with deadlines (never sleeps).
 #![allow(dead_code)]
 
+pub mod fake;
 pub mod toxiproxy;
 
 use natter::{ChatClient, ChatConfig, ChatEvent, KickType, NetState, Platform};
