@@ -14,6 +14,9 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 stage "rust: unit and integration tests"
+# tests/faults.rs puts toxiproxy between client and server; install it (go install) when missing.
+bash scripts/install-toxiproxy.sh >/dev/null
+# Includes tests/faults.rs and the 2,000-client tests/reconnect_storm.rs (10,000: scripts/storm.sh).
 cargo test --workspace --locked
 
 stage "swift: bindings and the iOS bridge (XCTest on Linux)"

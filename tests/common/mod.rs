@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake;
+pub mod toxiproxy;
 
 use natter::{ChatClient, ChatConfig, ChatEvent, KickType, NetState, Platform};
 use natter_server::{ServerConfig, ServerHandle};
@@ -213,5 +214,21 @@ async fn pump(mut from: impl AsyncRead + Unpin, mut to: impl AsyncWrite + Unpin,
 impl Drop for BlackholeProxy {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// Makes a child process (toxiproxy, a server binary) die with the test instead of outliving a
+/// test that panicked or was killed. The signal follows the *thread* that spawned the child, so
+/// spawn from the test's own thread, not from a pool thread that may exit early.
+pub fn die_with_parent(command: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe and touches only the child's own state.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
     }
 }
