@@ -159,7 +159,7 @@ fn now_unix() -> i64 {
 }
 
 async fn admin(addr: SocketAddr, path: &str, body: Value) -> Value {
-    let sig = usersig::generate(DEV_SDK_APP_ID, DEV_SECRET_KEY, ADMIN, 3600, now_unix());
+    let sig = usersig::generate(DEV_SDK_APP_ID, DEV_SECRET_KEY, ADMIN, 3600, now_unix()).expect("valid admin id");
     let (status, reply) = natter_server::admin::post(addr, path, DEV_SDK_APP_ID, ADMIN, &sig, &body.to_string())
         .await
         .expect("REST reachable");
@@ -218,7 +218,11 @@ async fn a_storm_of_clients_resumes_after_a_sigkill_restart_and_kicked_users_sta
     ensure_fd_limit(n as u64 + 512);
     let config = std::env::temp_dir().join(format!("natter-storm-{}.toml", std::process::id()));
     // No per-source cap (every client is 127.0.0.1) and no failed-login throttle.
-    std::fs::write(&config, "max_connections_per_source = 0\nmax_failed_logins = 0\n").unwrap();
+    std::fs::write(
+        &config,
+        "max_connections_per_source = 0\nmax_connections = 0\nmax_failed_logins = 0\n",
+    )
+    .unwrap();
     let server = ServerProcess::spawn(&config, "127.0.0.1:0".parse().unwrap());
     let addr = server.addr;
 
@@ -242,7 +246,8 @@ async fn a_storm_of_clients_resumes_after_a_sigkill_restart_and_kicked_users_sta
     let started = Instant::now();
     for wave in clients.chunks(LOGIN_WAVE) {
         let logins = wave.iter().map(|c| {
-            let sig = usersig::generate(DEV_SDK_APP_ID, DEV_SECRET_KEY, &c.user, 3600, now_unix());
+            let sig =
+                usersig::generate(DEV_SDK_APP_ID, DEV_SECRET_KEY, &c.user, 3600, now_unix()).expect("valid user id");
             async move { c.client.login(&c.user, &sig).await }
         });
         for result in futures_util::future::join_all(logins).await {

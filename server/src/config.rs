@@ -217,6 +217,7 @@ mod tests {
         assert_eq!(c.max_frame_bytes, natter_protocol::MAX_FRAME_BYTES);
     }
 
+    #[cfg(unix)]
     #[test]
     fn connection_cap_stays_below_the_fd_limit() {
         let cap = default_max_connections();

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 
 /// Most expired queue entries removed by one call (each call queues at most two).
 const EXPIRE_PER_CALL: usize = 8;
+/// Most windows tracked at once. Beyond it the oldest windows are dropped early (an attacker with
+/// that many source addresses can shorten others' windows, but cannot grow the map without bound).
+const DEFAULT_MAX_TRACKED: usize = 1_000_000;
 
 /// What a failure is counted against.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -44,6 +47,7 @@ pub struct Throttle {
     per_user: u32,
     per_source: u32,
     window: Duration,
+    max_tracked: usize,
     inner: Mutex<Inner>,
 }
 
@@ -54,8 +58,15 @@ impl Throttle {
             per_user,
             per_source,
             window,
+            max_tracked: DEFAULT_MAX_TRACKED,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    #[cfg(test)]
+    fn with_max_tracked(mut self, max: usize) -> Self {
+        self.max_tracked = max;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
@@ -73,14 +84,16 @@ impl Throttle {
         now.saturating_duration_since(w.start) < self.window
     }
 
-    /// Pops up to [`EXPIRE_PER_CALL`] expired entries from the front of the queue.
+    /// Pops up to [`EXPIRE_PER_CALL`] entries from the front of the queue: expired ones, or the
+    /// oldest while more than `max_tracked` windows are tracked.
     fn expire(&self, inner: &mut Inner, now: Instant) {
         for _ in 0..EXPIRE_PER_CALL {
             let Some((start, _)) = inner.queue.front() else {
                 break;
             };
             inner.examined += 1;
-            if now.saturating_duration_since(*start) < self.window {
+            let over_capacity = inner.windows.len() > self.max_tracked;
+            if now.saturating_duration_since(*start) < self.window && !over_capacity {
                 break;
             }
             let Some((start, key)) = inner.queue.pop_front() else {
@@ -248,6 +261,22 @@ mod tests {
         assert!(!t.is_throttled(s, Some("erin"), later + MIN));
         t.record_failure(s, Some("erin"), later + MIN);
         assert!(!t.is_throttled(s, Some("erin"), later + MIN));
+    }
+
+    #[test]
+    fn the_number_of_tracked_windows_is_bounded() {
+        let t = Throttle::new(10, 100, MIN).with_max_tracked(1_000);
+        let now = Instant::now();
+        for i in 0..100_000u32 {
+            t.record_failure(IpAddr::from(std::net::Ipv4Addr::from(i)), Some("alice"), now);
+            assert!(t.tracked() <= 1_000 + 2, "{}", t.tracked());
+        }
+        // The newest windows are the ones kept.
+        let last = IpAddr::from(std::net::Ipv4Addr::from(99_999u32));
+        for _ in 0..9 {
+            t.record_failure(last, Some("alice"), now);
+        }
+        assert!(t.is_throttled(last, Some("alice"), now));
     }
 
     #[test]

@@ -104,9 +104,12 @@ impl ChildServer {
     /// SIGTERM, wait for a clean exit, return all of stderr.
     pub fn stop(mut self) -> Vec<u8> {
         // SAFETY: kill(2) on our own child's pid.
+        #[cfg(unix)]
         unsafe {
             libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
         }
+        #[cfg(not(unix))]
+        let _ = self.child.kill();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
