@@ -8,32 +8,49 @@ mod common;
 
 use common::fake::*;
 use futures_util::future::join_all;
+use futures_util::{stream, StreamExt};
 use natter::{code, ChatClient, ChatConfig, ChatError, ChatEvent, NetState};
 use natter_protocol::ServerFrame;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+/// Heartbeat before the login (short, so silent cases settle fast) and after it (longer, so a
+/// loaded 2-core machine running many cases at once does not look like a dead link).
 const HB: Duration = Duration::from_millis(200);
+const HB_AFTER_LOGIN: Duration = Duration::from_millis(500);
+/// How many cases run at once.
+const PARALLEL: usize = 8;
 const MIN_DELAY: Duration = Duration::from_millis(20);
 const MAX_DELAY: Duration = Duration::from_secs(1);
-/// Every call against a hostile server settles within this (login timeout 2 s plus slack).
-const SETTLE: Duration = Duration::from_secs(5);
+/// Every call against a hostile server settles within this (the longest login timeout, 5 s,
+/// plus slack).
+const SETTLE: Duration = Duration::from_secs(8);
 
-fn hostile_config(url: String) -> ChatConfig {
+fn hostile_config(url: String, heartbeat: Duration, login_timeout: Duration) -> ChatConfig {
     let mut c = ChatConfig::new(1400000001).with_server_url(url);
-    c.heartbeat_interval = HB;
+    c.heartbeat_interval = heartbeat;
     c.request_timeout = Duration::from_secs(1);
-    c.login_timeout = Duration::from_secs(2);
+    c.login_timeout = login_timeout;
     c.reconnect_min_delay = MIN_DELAY;
     c.reconnect_max_delay = MAX_DELAY;
     c
 }
 
+/// A client whose failed logins settle fast (2 s login timeout).
 fn new_client(url: String) -> (ChatClient, common::Events) {
+    client_with(hostile_config(url, HB, Duration::from_secs(2)))
+}
+
+/// A client for cases that start with a successful login (tolerant of a loaded machine).
+fn logged_in_client(url: String) -> (ChatClient, common::Events) {
+    client_with(hostile_config(url, HB_AFTER_LOGIN, Duration::from_secs(5)))
+}
+
+fn client_with(config: ChatConfig) -> (ChatClient, common::Events) {
     // RUST_LOG=natter=debug shows what the client made of each case.
     let _ = env_logger::builder().is_test(true).try_init();
-    let client = ChatClient::new(hostile_config(url)).unwrap();
+    let client = ChatClient::new(config).unwrap();
     let events = common::Events(client.events());
     (client, events)
 }
@@ -80,7 +97,6 @@ async fn write_raw(ws: &mut Ws, bytes: &[u8]) {
 
 /// Keeps a socket open, reading and dropping whatever the client sends (a silent server).
 async fn hold(mut ws: Ws) {
-    use futures_util::StreamExt;
     while let Some(Ok(_)) = ws.next().await {}
 }
 
@@ -270,7 +286,7 @@ async fn hostile_answers_to_the_login_settle_with_a_coded_error_and_never_panic(
         ResetMidFrame,
     ];
     const TRIES: usize = 3;
-    let runs = cases.iter().map(|&case| async move {
+    let runs = stream::iter(cases).map(|case| async move {
         let mut fake = FakeServer::start(move |stream, _| before_login_script(case, stream)).await;
         let mut outcomes = vec![];
         for _ in 0..TRIES {
@@ -295,7 +311,7 @@ async fn hostile_answers_to_the_login_settle_with_a_coded_error_and_never_panic(
         assert_eq!(accepts.len(), TRIES, "{case:?}: connections");
         (case, outcomes)
     });
-    for (case, outcomes) in join_all(runs).await {
+    for (case, outcomes) in runs.buffered(PARALLEL).collect::<Vec<_>>().await {
         let slowest = outcomes.iter().map(|(_, t)| *t).max().unwrap();
         let result = match outcomes[0].0 {
             Ok(()) => "login ok".to_owned(),
@@ -393,13 +409,13 @@ enum AfterOutcome {
 
 async fn run_after_login(case: AfterLogin) -> (AfterOutcome, usize) {
     let mut fake = FakeServer::start(move |stream, n| after_login_script(case, stream, n)).await;
-    let (client, mut events) = new_client(fake.url());
+    let (client, mut events) = logged_in_client(fake.url());
     settled("login", client.login("alice", "sig")).await.unwrap();
     events.expect_next(ChatEvent::SdkReady).await;
     let expect_link_loss = !matches!(case, AfterLogin::Garbage | AfterLogin::AbsurdFields);
     let outcome = if !expect_link_loss {
         // Still up and served: a heartbeat round trip later nothing was lost.
-        let window = tokio::time::timeout(HB * 4, events.until(&net_state(NetState::Disconnected))).await;
+        let window = tokio::time::timeout(HB_AFTER_LOGIN * 3, events.until(&net_state(NetState::Disconnected))).await;
         assert!(window.is_err(), "{case:?}: the link dropped: {window:?}");
         AfterOutcome::StayedUp
     } else if matches!(case, AfterLogin::Close(c) if is_terminal(c)) {
@@ -457,12 +473,11 @@ async fn hostile_frames_and_closes_after_login_never_hang_spin_or_end_the_sessio
         AfterLogin::ResetMidFrame,
     ];
     cases.extend(every_close_code().into_iter().map(AfterLogin::Close));
-    let results = join_all(
-        cases
-            .iter()
-            .map(|&case| async move { (case, run_after_login(case).await) }),
-    )
-    .await;
+    let results: Vec<_> = stream::iter(cases)
+        .map(|case| async move { (case, run_after_login(case).await) })
+        .buffered(PARALLEL)
+        .collect()
+        .await;
     for (case, (outcome, connections)) in results {
         if let AfterLogin::Close(code) = case {
             let want = if is_terminal(code) {

@@ -55,8 +55,9 @@ impl IntoResponse for RestError {
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(natter_protocol::WS_PATH, get(ws::upgrade))
-        // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too.
-        .route("/", get(ws::upgrade))
+        // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too (other
+        // methods on `/` stay "unknown API path", as before).
+        .route("/", get(ws::upgrade).fallback(not_found))
         .route(KICK_PATH, post(kick).fallback(method_not_allowed))
         .route(
             QUERY_ONLINE_STATUS_PATH,
