@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod cli;
 mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 mod limits;
 pub mod policy;
 mod registry;
