@@ -16,6 +16,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 stage "rust: unit and integration tests"
 cargo test --workspace --locked
 
+stage "rust: fuzzing (every cargo-fuzz target for 30 s from the committed corpus)"
+bash scripts/fuzz.sh 30
+
 stage "swift: bindings and the iOS bridge (XCTest on Linux)"
 bash scripts/test-swift.sh
 
