@@ -130,3 +130,59 @@ impl RestHarness {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn admin_query(h: &RestHarness) -> String {
+        format!(
+            "sdkappid={}&identifier={}&usersig={}",
+            h.config().sdk_app_id,
+            h.config().admin_identifier,
+            h.admin_sig()
+        )
+    }
+
+    #[test]
+    fn the_harness_reaches_the_handlers_with_users_online() {
+        let h = RestHarness::new(ServerConfig::default());
+        let q = admin_query(&h);
+        let kick = h
+            .call(
+                "POST",
+                &format!("{}?{q}", rest::KICK_PATH),
+                br#"{"UserID":"alice"}"#.to_vec(),
+            )
+            .unwrap();
+        let v: Value = serde_json::from_slice(&kick.body).unwrap();
+        assert_eq!((kick.status, v["ErrorCode"].as_i64()), (200, Some(0)), "{v}");
+        assert_eq!(kick.online_after, ["bob", "carol"]);
+        let body = br#"{"To_Account":["alice","zed"]}"#.to_vec();
+        let query = h
+            .call("POST", &format!("{}?{q}", rest::QUERY_ONLINE_STATUS_PATH), body)
+            .unwrap();
+        let v: Value = serde_json::from_slice(&query.body).unwrap();
+        assert_eq!(v["QueryResult"][0]["Status"], "Online", "{v}");
+        assert_eq!(v["QueryResult"][1]["Status"], "Offline", "{v}");
+        assert_eq!(query.online_after, ["alice", "bob", "carol"]);
+        let refused = h.call("POST", rest::KICK_PATH, Vec::new()).unwrap();
+        let v: Value = serde_json::from_slice(&refused.body).unwrap();
+        assert_eq!(v["ErrorCode"], 60002);
+        assert!(h.call("BAD METHOD", "/", Vec::new()).is_none());
+    }
+
+    #[test]
+    fn the_frame_parser_reports_the_id_of_a_malformed_frame() {
+        assert_eq!(
+            parse_client_frame(r#"{"type":"login","id":4}"#),
+            Err(FrameRejection::Malformed(Some(4)))
+        );
+        assert_eq!(parse_client_frame("{"), Err(FrameRejection::NotJson));
+        assert_eq!(
+            parse_client_frame(r#"{"type":"ping","id":7}"#),
+            Ok(ClientFrame::Ping { id: 7 })
+        );
+    }
+}
