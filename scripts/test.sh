@@ -19,6 +19,9 @@ bash scripts/install-toxiproxy.sh >/dev/null
 # Includes tests/faults.rs and the 2,000-client tests/reconnect_storm.rs (10,000: scripts/storm.sh).
 cargo test --workspace --locked
 
+stage "rust: fuzzing (every cargo-fuzz target for 30 s from the committed corpus)"
+bash scripts/fuzz.sh 30
+
 stage "swift: bindings and the iOS bridge (XCTest on Linux)"
 bash scripts/test-swift.sh
 

@@ -7,6 +7,8 @@
 pub mod admin;
 pub mod cli;
 mod config;
+#[doc(hidden)]
+pub mod fuzzing;
 mod kick_memory;
 mod limits;
 mod log_safe;

@@ -39,6 +39,28 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// Fresh state for one server (no listener: `start` and the fuzz hook both build on it).
+    pub(crate) fn new(config: ServerConfig) -> Arc<Shared> {
+        Arc::new(Shared {
+            registry: Registry::new(
+                config.policy,
+                config.max_instances_per_platform,
+                config.kick_memory_per_user,
+                config.kick_memory_total,
+            ),
+            throttle: Throttle::new(
+                config.max_failed_logins,
+                config.max_failed_logins_per_source,
+                config.failed_login_window,
+            ),
+            limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
+            refusals_in_flight: Arc::new(AtomicUsize::new(0)),
+            cancel: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            config,
+        })
+    }
+
     /// The server's Unix clock in ms, skew included.
     pub fn now_ms(&self) -> i64 {
         let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
@@ -70,24 +92,7 @@ pub struct ServerHandle {
 pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = bind(config.listen)?;
     let local_addr = listener.local_addr()?;
-    let shared = Arc::new(Shared {
-        registry: Registry::new(
-            config.policy,
-            config.max_instances_per_platform,
-            config.kick_memory_per_user,
-            config.kick_memory_total,
-        ),
-        throttle: Throttle::new(
-            config.max_failed_logins,
-            config.max_failed_logins_per_source,
-            config.failed_login_window,
-        ),
-        limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
-        refusals_in_flight: Arc::new(AtomicUsize::new(0)),
-        cancel: CancellationToken::new(),
-        tracker: TaskTracker::new(),
-        config,
-    });
+    let shared = Shared::new(config);
     tracing::info!(%local_addr, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
     Ok(ServerHandle { shared, local_addr })

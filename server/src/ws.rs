@@ -49,12 +49,12 @@ pub(crate) async fn upgrade(
         })
 }
 
-enum Bad {
+pub(crate) enum Bad {
     NotJson,
     Malformed(Option<u64>),
 }
 
-fn parse(text: &str) -> Result<ClientFrame, Bad> {
+pub(crate) fn parse(text: &str) -> Result<ClientFrame, Bad> {
     let v: Value = serde_json::from_str(text).map_err(|_| Bad::NotJson)?;
     let id = v.get("id").and_then(Value::as_u64);
     serde_json::from_value(v).map_err(|_| Bad::Malformed(id))

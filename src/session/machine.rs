@@ -451,6 +451,9 @@ impl Session {
     }
 
     fn on_server_error(&mut self, id: Option<u64>, code: i32, message: String, now: Instant) {
+        // 0 is the success code: a refusal carrying it would reject a call with "OK" (found by
+        // the session_machine fuzz target). Report a misbehaving server as a login failure.
+        let code = if code == 0 { code::LOGIN_FAILED } else { code };
         let answers_login = match self.link {
             Link::Authenticating { frame_id, .. } => id.is_none() || id == Some(frame_id),
             _ => false,

@@ -853,3 +853,30 @@ fn an_overloaded_upgrade_fails_the_login_with_60022_and_is_retried_during_a_reco
     h.s.handle_connect_failed(conn, overloaded(), h.now);
     assert!(h.drain().is_empty());
 }
+
+#[test]
+fn an_error_frame_with_code_zero_never_reports_success_as_a_failure() {
+    // Regression (fuzz/corpus/session_machine/error_code_zero.txt): the login used to be
+    // rejected with code 0, the success code.
+    let mut h = Harness::new();
+    let t = h.login_call("alice");
+    let conn = connect_id(&h.drain());
+    h.s.handle_connected(conn, h.now);
+    let id = login_frame_id(&h.drain());
+    let refusal = |id| ServerFrame::Error {
+        id,
+        code: 0,
+        message: "odd".into(),
+    };
+    h.s.handle_frame(conn, refusal(Some(id)), h.now);
+    assert_eq!(completion(&h.drain(), t).unwrap_err().code(), code::LOGIN_FAILED);
+    let conn = h.login_ready("alice");
+    h.s.handle_frame(conn, refusal(None), h.now);
+    assert_eq!(
+        events(&h.drain()),
+        vec![ChatEvent::Error {
+            code: code::LOGIN_FAILED,
+            message: "odd".into()
+        }]
+    );
+}
