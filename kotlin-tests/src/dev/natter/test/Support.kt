@@ -9,9 +9,6 @@ import dev.natter.ChatException
 import dev.natter.ChatListener
 import dev.natter.NetState
 import dev.natter.Platform
-import dev.natter.eventName
-import dev.natter.kickTypeValue
-import dev.natter.netStateValue
 import dev.natter.reactnative.NatterBridge
 import java.io.File
 import java.net.ServerSocket
@@ -181,10 +178,10 @@ class Recorder : ChatListener {
 
 /** Readable form of an event (the generated objects have no toString). */
 fun show(e: ChatEvent): String = when (e) {
-    is ChatEvent.KickedOut -> "${eventName(e)}(${kickTypeValue(e.kickType)})"
-    is ChatEvent.NetStateChange -> "${eventName(e)}(${netStateValue(e.state)})"
-    is ChatEvent.Error -> "${eventName(e)}(${e.code}, ${e.detail})"
-    else -> eventName(e)
+    is ChatEvent.KickedOut -> "KickedOut(${e.kickType})"
+    is ChatEvent.NetStateChange -> "NetStateChange(${e.state})"
+    is ChatEvent.Error -> "Error(${e.code}, ${e.message})"
+    else -> e.javaClass.simpleName
 }
 
 fun show(events: List<ChatEvent>) = events.map(::show)
