@@ -100,7 +100,7 @@ final class BridgeTests: XCTestCase {
         }
     }
 
-    func testLoginThenLogoutInOneTick() throws {
+    func testLoginThenLogoutInOneTickRunInCallOrder() throws {
         let server = try TestServer()
         let (bridge, js) = attached()
         let id = try instance(bridge, server)

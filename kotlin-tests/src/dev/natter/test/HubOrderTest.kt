@@ -74,7 +74,7 @@ class HubOrderTest : NatterTest() {
     }
 
     @Test
-    fun loginThenLogoutInOneTickTheLogoutFindsNoSessionAndTheLoginGoesOn() {
+    fun loginThenLogoutInOneTickRunInCallOrder() {
         val server = server()
         val (b, js) = attached()
         val id = b.instance(server.wsUrl)
