@@ -193,6 +193,25 @@ final class BridgeTests: XCTestCase {
         XCTAssertEqual(js.untilSettled(destroy).map(show), [#"sdkDestroy {"SDKAppID":\#(server.sdkAppId)}"#, ok(destroy)])
     }
 
+    func testReleasingTheBridgeReleasesItsInstancesOnTheServer() throws {
+        // RN's invalidate() drops the module's NatterImpl: the hub goes, and with it every session.
+        let server = try TestServer()
+        let sig = try TestServer.userSig("alice")
+        func status() throws -> String? {
+            let reply = try server.admin("/v4/openim/query_online_status", ["To_Account": ["alice"]])
+            return (reply["QueryResult"] as? [[String: Any]])?.first?["Status"] as? String
+        }
+        try {
+            let (bridge, js) = attached()
+            let id = try instance(bridge, server)
+            let login = bridge.login(id, userId: "alice", userSig: sig)
+            XCTAssertEqual(js.untilSettled(login).map(show).last, loginOk(login))
+            XCTAssertEqual(try status(), "Online")
+            bridge.detach()
+        }()
+        XCTAssertTrue(waitUntil { (try? status()) == "Offline" }, "alice still \(String(describing: try? status()))")
+    }
+
     func testOptionsAreCopiedAsDoublesAndStrings() {
         let o = NatterBridge.instanceOptions([
             "SDKAppID": NSNumber(value: 1_400_000_001), "proxyServer": "wss://im.example.com", "platform": "ipad",

@@ -228,4 +228,19 @@ class HubOrderTest : NatterTest() {
             (1..3).map { js.next() }.onEach { assertEquals(newer, it["instanceId"]) }.map(::show),
         )
     }
+
+    @Test
+    fun closingTheBridgeReleasesItsInstancesOnTheServer() {
+        // RN's invalidate() closes the bridge: the hub goes, and with it every instance's session.
+        val server = server()
+        val b = NatterBridge()
+        val js = JsItems()
+        b.attach(js.emit)
+        val id = b.instance(server.wsUrl, "android")
+        val login = b.login(id, "alice", sig("alice"))
+        assertEquals(loginOk(login), showAll(js.untilSettled(login)).last())
+        assertEquals("Online", server.onlineStatus("alice"))
+        b.close()
+        waitUntil("alice offline after close") { server.onlineStatus("alice") == "Offline" }
+    }
 }

@@ -42,12 +42,24 @@ class NatterServer private constructor(private val process: Process, val wsUrl: 
     val httpBase: String = URI(wsUrl).let { "http://${it.host}:${it.port}" }
 
     /** The admin REST API kick of every instance of [user]; returns the response body. */
-    fun restKick(user: String): String {
-        val sig = userSig(ADMIN)
-        val uri = URI("$httpBase/v4/im_open_login_svc/kick?sdkappid=$DEV_APP&identifier=$ADMIN&usersig=$sig&random=1&contenttype=json")
+    fun restKick(user: String): String = rest("/v4/im_open_login_svc/kick", """{"UserID":"$user"}""")
+
+    /** `Online` or `Offline`: the server's view of [user] (admin REST API `query_online_status`). */
+    fun onlineStatus(user: String): String {
+        val body = rest("/v4/openim/query_online_status", """{"To_Account":["$user"]}""")
+        return Regex(""""Status"\s*:\s*"(Online|Offline)"""").find(body)?.groupValues?.get(1)
+            ?: fail("no Status in $body")
+    }
+
+    /** POSTs [json] to the admin REST API as the dev admin; returns the response body. */
+    private val adminSig by lazy { userSig(ADMIN) }
+
+    private fun rest(path: String, json: String): String {
+        val sig = adminSig
+        val uri = URI("$httpBase$path?sdkappid=$DEV_APP&identifier=$ADMIN&usersig=$sig&random=1&contenttype=json")
         val req = HttpRequest.newBuilder(uri)
             .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("""{"UserID":"$user"}"""))
+            .POST(HttpRequest.BodyPublishers.ofString(json))
             .build()
         val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
         assertEquals(200, resp.statusCode(), resp.body())
