@@ -209,7 +209,7 @@ final class BridgeTests: XCTestCase {
             XCTAssertEqual(try status(), "Online")
             bridge.detach()
         }()
-        XCTAssertTrue(waitUntil { (try? status()) == "Offline" }, "alice still \(String(describing: try? status()))")
+        XCTAssertTrue(waitUntil(pollMs: 20) { (try? status()) == "Offline" }, "alice still \(String(describing: try? status()))")
     }
 
     func testOptionsAreCopiedAsDoublesAndStrings() {
@@ -294,11 +294,11 @@ final class BridgeTests: XCTestCase {
 }
 
 /// Waits (with a deadline) for a condition nothing signals, e.g. a getter changing.
-func waitUntil(timeout: TimeInterval = soon, _ condition: () -> Bool) -> Bool {
+func waitUntil(timeout: TimeInterval = soon, pollMs: UInt32 = 1, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while !condition() {
         if Date() > deadline { return false }
-        usleep(1000) // the polling interval, not a wait for an outcome: the condition decides
+        usleep(pollMs * 1000) // the polling interval, not a wait for an outcome: the condition decides
     }
     return true
 }

@@ -241,6 +241,6 @@ class HubOrderTest : NatterTest() {
         assertEquals(loginOk(login), showAll(js.untilSettled(login)).last())
         assertEquals("Online", server.onlineStatus("alice"))
         b.close()
-        waitUntil("alice offline after close") { server.onlineStatus("alice") == "Offline" }
+        waitUntil("alice offline after close", pollMs = 20) { server.onlineStatus("alice") == "Offline" }
     }
 }

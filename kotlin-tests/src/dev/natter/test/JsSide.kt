@@ -68,11 +68,11 @@ fun NatterBridge.instance(url: String, platform: String = "web"): String {
 }
 
 /** Waits (with a deadline) for a condition that nothing signals, e.g. a getter changing. */
-fun waitUntil(what: String, condition: () -> Boolean) {
+fun waitUntil(what: String, pollMs: Long = 1, condition: () -> Boolean) {
     val deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(WAIT_MS)
     while (!condition()) {
         if (System.nanoTime() > deadline) fail("$what: not within $WAIT_MS ms")
-        Thread.sleep(1) // the polling interval, not a wait for an outcome: the condition decides
+        Thread.sleep(pollMs) // the polling interval, not a wait for an outcome: the condition decides
     }
 }
 

@@ -54,6 +54,9 @@ class NatterServer private constructor(private val process: Process, val wsUrl: 
     /** POSTs [json] to the admin REST API as the dev admin; returns the response body. */
     private val adminSig by lazy { userSig(ADMIN) }
 
+    // One client, so polls reuse one kept-alive connection instead of opening one each.
+    private val http = HttpClient.newHttpClient()
+
     private fun rest(path: String, json: String): String {
         val sig = adminSig
         val uri = URI("$httpBase$path?sdkappid=$DEV_APP&identifier=$ADMIN&usersig=$sig&random=1&contenttype=json")
@@ -61,7 +64,7 @@ class NatterServer private constructor(private val process: Process, val wsUrl: 
             .header("Content-Type", "application/json")
             .POST(HttpRequest.BodyPublishers.ofString(json))
             .build()
-        val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
+        val resp = http.send(req, HttpResponse.BodyHandlers.ofString())
         assertEquals(200, resp.statusCode(), resp.body())
         return resp.body()
     }
