@@ -1156,6 +1156,12 @@ public protocol HubProtocol: AnyObject, Sendable {
     func serverTimeMs(instanceId: String)  -> Double
     
     /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+    func setLogLevel(level: Double) throws 
+    
+    /**
      * Attaches the one sink (replacing any other); items queued before it are delivered first,
      * in order.
      */
@@ -1328,6 +1334,19 @@ open func serverTimeMs(instanceId: String) -> Double  {
         FfiConverterString.lower(instanceId),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+open func setLogLevel(level: Double)throws   {try rustCallWithError(FfiConverterTypeChatError_lift) {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_set_log_level(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(level),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -2893,6 +2912,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_method_hub_server_time_ms() != 6773) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_set_log_level() != 65213) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_method_hub_set_sink() != 759) {

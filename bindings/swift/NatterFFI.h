@@ -411,6 +411,11 @@ uint64_t uniffi_natter_fn_method_hub_logout(uint64_t ptr, RustBuffer instance_id
 double uniffi_natter_fn_method_hub_server_time_ms(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_LOG_LEVEL
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_LOG_LEVEL
+void uniffi_natter_fn_method_hub_set_log_level(uint64_t ptr, double level, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_SINK
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_SINK
 void uniffi_natter_fn_method_hub_set_sink(uint64_t ptr, uint64_t sink, RustCallStatus *_Nonnull out_status
@@ -823,6 +828,12 @@ uint16_t uniffi_natter_checksum_method_hub_logout(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SERVER_TIME_MS
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SERVER_TIME_MS
 uint16_t uniffi_natter_checksum_method_hub_server_time_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_LOG_LEVEL
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_LOG_LEVEL
+uint16_t uniffi_natter_checksum_method_hub_set_log_level(void
     
 );
 #endif

@@ -160,6 +160,19 @@ impl Hub {
         })
     }
 
+    /// `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+    /// other number, a fractional one included, fails with 9001.
+    pub fn set_log_level(&self, level: f64) -> Result<(), ChatError> {
+        guard(|| {
+            if level.fract() != 0.0 || !(0.0..=4.0).contains(&level) {
+                return Err(
+                    crate::ChatError::invalid(format!("log level must be 0, 1, 2, 3 or 4, got {level}")).into(),
+                );
+            }
+            Ok(crate::set_log_level(level as i32)?)
+        })
+    }
+
     /// The server's clock in Unix ms; the local clock before the first login or for an unknown id.
     pub fn server_time_ms(&self, instance_id: String) -> f64 {
         guard_value(0.0, || {

@@ -168,3 +168,20 @@ fn a_sink_may_call_the_hub() {
     assert_eq!(settled_code(rx.recv_timeout(SOON).unwrap()), (2, None));
     *sink.hub.lock().unwrap() = None; // break the test's reference cycle
 }
+
+#[test]
+fn log_levels_are_whole_numbers_from_0_to_4() {
+    let hub = Hub::new();
+    for level in [4.0, 0.0, 2.0] {
+        hub.set_log_level(level).unwrap();
+    }
+    for level in [1.5, -1.0, 5.0, f64::NAN] {
+        assert!(
+            matches!(
+                hub.set_log_level(level),
+                Err(ChatError::InvalidArgument { code: 9001, .. })
+            ),
+            "{level}"
+        );
+    }
+}

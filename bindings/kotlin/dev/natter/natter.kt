@@ -766,6 +766,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_natter_checksum_method_hub_server_time_ms(
     ): Int
+    external fun uniffi_natter_checksum_method_hub_set_log_level(
+    ): Int
     external fun uniffi_natter_checksum_method_hub_set_sink(
     ): Int
     external fun uniffi_natter_checksum_method_hubsink_on_item(
@@ -850,6 +852,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_natter_fn_method_hub_server_time_ms(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
+    external fun uniffi_natter_fn_method_hub_set_log_level(`ptr`: Long,`level`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_natter_fn_method_hub_set_sink(`ptr`: Long,`sink`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_natter_fn_clone_hubsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1041,6 +1045,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_method_hub_server_time_ms() and 0xFFFF) != 6773) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_set_log_level() and 0xFFFF) != 65213) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_method_hub_set_sink() and 0xFFFF) != 759) {
@@ -2392,6 +2399,12 @@ public interface HubInterface {
     fun `serverTimeMs`(`instanceId`: kotlin.String): kotlin.Double
     
     /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+    fun `setLogLevel`(`level`: kotlin.Double)
+    
+    /**
      * Attaches the one sink (replacing any other); items queued before it are delivered first,
      * in order.
      */
@@ -2647,6 +2660,24 @@ open class Hub: Disposable, AutoCloseable, HubInterface
     }
     )
     }
+    
+
+    
+    /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+    @Throws(ChatException::class)override fun `setLogLevel`(`level`: kotlin.Double)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatException) { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_set_log_level(
+        it,
+        
+        FfiConverterDouble.lower(`level`),_status)
+}
+    }
+    
     
 
     
