@@ -65,10 +65,10 @@ public final class NatterBridge: Sendable {
         hub.serverTimeMs(instanceId: instanceId)
     }
 
-    /// `[:]`, or `["code", "message"]` for a level Rust refused.
+    /// `[:]`, or `["code", "message"]` for a level Rust refused (not a whole number 0…4: 9001).
     public func setLogLevel(_ level: Double) -> [String: Any] {
         do {
-            try natterSetLogLevel(level)
+            try hub.setLogLevel(level: level)
             return [:]
         } catch {
             return Self.errorDictionary(error)
@@ -139,10 +139,4 @@ public final class NatterBridge: Sendable {
             emit(NatterBridge.itemDictionary(item))
         }
     }
-}
-
-/// The generated free function, under a name that cannot clash with the bridge's own method.
-/// A JS number that is not a whole Int32 goes over as -1, a level Rust refuses (9001).
-private func natterSetLogLevel(_ level: Double) throws {
-    try setLogLevel(level: Int32(exactly: level) ?? -1)
 }

@@ -256,7 +256,9 @@ final class BridgeTests: XCTestCase {
         XCTAssertEqual(code(["platform": "tablet"]), 9001)
         XCTAssertEqual(code(["proxyServer": "ftp://x"]), 9001)
         XCTAssertNotNil(bridge.create(good)["instanceId"] as? String)
-        XCTAssertEqual(bridge.setLogLevel(9)["code"] as? Int, 9001)
+        for bad in [9, -1, 1.5, Double.nan] {
+            XCTAssertEqual(bridge.setLogLevel(bad)["code"] as? Int, 9001, "setLogLevel(\(bad))")
+        }
         XCTAssertTrue(bridge.setLogLevel(4).isEmpty)
     }
 

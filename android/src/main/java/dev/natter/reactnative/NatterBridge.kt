@@ -43,10 +43,9 @@ class NatterBridge(private val hub: Hub = Hub()) : AutoCloseable {
 
     fun getServerTime(instanceId: String): Double = hub.serverTimeMs(instanceId)
 
-    /** `{}`, or `{code, message}` for a level Rust refused. */
+    /** `{}`, or `{code, message}` for a level Rust refused (not a whole number 0…4: 9001). */
     fun setLogLevel(level: Double): Map<String, Any?> = try {
-        // A JS number that is not a whole Int goes over as -1, a level Rust refuses (9001).
-        dev.natter.setLogLevel(level.toInt().takeIf { it.toDouble() == level } ?: -1)
+        hub.setLogLevel(level)
         emptyMap()
     } catch (e: ChatException) {
         errorMap(e)
