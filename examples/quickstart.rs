@@ -113,7 +113,7 @@ impl Page {
     }
 
     fn show_getters(&self) {
-        let local = natter::session::local_unix_ms();
+        let local = natter::local_unix_ms();
         let server = self.client.server_time_ms();
         println!("    getLoginUser() = {:?}", self.client.login_user());
         println!("    isReady()      = {}", self.client.is_ready());

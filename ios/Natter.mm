@@ -1,5 +1,5 @@
-// Objective-C++ entry of the TurboModule: converts codegen types to Foundation ones and back,
-// and emits events. Every rule lives in NatterBridge.swift (tested on Linux by swift-tests/).
+// Objective-C++ entry of the TurboModule: forwards every spec method to NatterImpl (Swift) and
+// emits `onNatterItem`. Every rule lives in Rust (the Hub); NatterBridge.swift only marshals.
 #import "Natter.h"
 
 // The Swift half of this pod (NatterImpl, NatterBridge, the UniFFI bindings).
@@ -30,79 +30,41 @@ RCT_EXPORT_MODULE(Natter)
 }
 
 // RN installs the event emitter when JS first looks the module up. Emitting before that crashes
-// (react-native#57893), so delivery starts only here; earlier events wait in the bridge's gate.
+// (react-native#57893), so the hub's sink is attached only here; until then the hub queues.
 - (void)setEventEmitterCallback:(EventEmitterCallbackWrapper *)eventEmitterCallbackWrapper
 {
   [super setEventEmitterCallback:eventEmitterCallbackWrapper];
   __weak Natter *weakSelf = self;
-  [_impl attachWithSink:^(NSString *instanceId, NSString *name, NSDictionary *data) {
-    [weakSelf emitOnNatterEvent:@{@"instanceId" : instanceId, @"name" : name, @"data" : data ?: @{}}];
+  [_impl attachWithEmit:^(NSDictionary *item) {
+    [weakSelf emitOnNatterItem:item];
   }];
 }
 
 - (void)invalidate
 {
   [_impl detach];
-  [_impl invalidate];
+  _impl = nil; // the last Hub handle: Rust ends its instances
   [super invalidate];
 }
 
-static NSException *NatterException(NSError *error)
+- (NSDictionary *)create:(NSDictionary *)options
 {
-  // Synchronous TurboModule methods cannot carry a code property: the contract puts it first.
-  NSString *reason = [NSString stringWithFormat:@"[%ld] %@", (long)error.code, error.localizedDescription];
-  return [NSException exceptionWithName:@"NatterError" reason:reason userInfo:nil];
+  return [_impl create:options];
 }
 
-
-- (NSString *)createInstance:(JS::NativeNatter::NatterCreateOptions &)options
+- (NSNumber *)login:(NSString *)instanceId userId:(NSString *)userId userSig:(NSString *)userSig
 {
-  NSMutableDictionary *dict = [NSMutableDictionary new];
-  dict[@"sdkAppId"] = @(options.sdkAppId());
-  dict[@"serverUrl"] = options.serverUrl();
-  dict[@"platform"] = options.platform();
-  if (options.heartbeatIntervalMs().has_value()) {
-    dict[@"heartbeatIntervalMs"] = @(options.heartbeatIntervalMs().value());
-  }
-  if (options.requestTimeoutMs().has_value()) {
-    dict[@"requestTimeoutMs"] = @(options.requestTimeoutMs().value());
-  }
-  if (options.loginTimeoutMs().has_value()) {
-    dict[@"loginTimeoutMs"] = @(options.loginTimeoutMs().value());
-  }
-  NSError *error = nil;
-  NSString *instanceId = [_impl createInstance:dict error:&error];
-  if (instanceId == nil) {
-    @throw NatterException(error);
-  }
-  return instanceId;
+  return @([_impl login:instanceId userId:userId userSig:userSig]);
 }
 
-- (void)login:(NSString *)instanceId
-       userId:(NSString *)userId
-      userSig:(NSString *)userSig
-      resolve:(RCTPromiseResolveBlock)resolve
-       reject:(RCTPromiseRejectBlock)reject
+- (NSNumber *)logout:(NSString *)instanceId
 {
-  [_impl login:instanceId
-      userId:userId
-      userSig:userSig
-      resolve:^(NSDictionary *data) { resolve(data); }
-      reject:^(NSInteger code, NSString *message) { reject([@(code) stringValue], message, nil); }];
+  return @([_impl logout:instanceId]);
 }
 
-- (void)logout:(NSString *)instanceId resolve:(RCTPromiseResolveBlock)resolve reject:(RCTPromiseRejectBlock)reject
+- (NSNumber *)destroy:(NSString *)instanceId
 {
-  [_impl logout:instanceId
-      resolve:^(NSDictionary *data) { resolve(nil); }
-      reject:^(NSInteger code, NSString *message) { reject([@(code) stringValue], message, nil); }];
-}
-
-- (void)destroy:(NSString *)instanceId resolve:(RCTPromiseResolveBlock)resolve reject:(RCTPromiseRejectBlock)reject
-{
-  [_impl destroy:instanceId
-      resolve:^(NSDictionary *data) { resolve(nil); }
-      reject:^(NSInteger code, NSString *message) { reject([@(code) stringValue], message, nil); }];
+  return @([_impl destroy:instanceId]);
 }
 
 - (NSNumber *)isReady:(NSString *)instanceId
@@ -120,12 +82,9 @@ static NSException *NatterException(NSError *error)
   return @([_impl getServerTime:instanceId]);
 }
 
-- (void)setLogLevel:(double)level
+- (NSDictionary *)setLogLevel:(double)level
 {
-  NSError *error = nil;
-  if (![_impl setLogLevel:(NSInteger)level error:&error]) {
-    @throw NatterException(error);
-  }
+  return [_impl setLogLevel:level];
 }
 
 @end

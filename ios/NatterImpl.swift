@@ -1,7 +1,6 @@
-// Thin Objective-C-visible glue between Natter.mm (the TurboModule) and NatterBridge.swift:
-// it only converts Swift types into what Objective-C++ can call. No logic lives here.
-// iOS only (needs the Objective-C runtime); NatterBridge.swift carries every rule and is tested
-// on Linux.
+// Objective-C-visible glue between Natter.mm (the TurboModule) and NatterBridge.swift: it only
+// turns Swift types into what Objective-C++ can call. No logic lives here.
+// iOS only (needs the Objective-C runtime); NatterBridge.swift is tested on Linux.
 #if canImport(ObjectiveC)
 import Foundation
 
@@ -9,34 +8,29 @@ import Foundation
 public final class NatterImpl: NSObject {
     private let bridge = NatterBridge()
 
-    /// Starts emitting to JS, first flushing events queued before JS looked the module up.
-    @objc public func attach(sink: @escaping (String, String, [String: Any]) -> Void) {
-        bridge.events.attach(sink)
+    /// Starts emitting to JS; the hub first flushes what it queued before JS looked the module up.
+    @objc public func attach(emit: @escaping @Sendable ([String: Any]) -> Void) {
+        bridge.attach(emit)
     }
 
     @objc public func detach() {
-        bridge.events.detach()
+        bridge.detach()
     }
 
-    /// Throws an NSError whose `code` is the Natter code (Natter.mm turns it into "[code] text").
-    @objc public func createInstance(_ options: [String: Any]) throws -> String {
-        try bridge.createInstance(options)
+    @objc public func create(_ options: [String: Any]) -> [String: Any] {
+        bridge.create(options)
     }
 
-    @objc public func login(_ instanceId: String, userId: String, userSig: String,
-                            resolve: @escaping ([String: Any]?) -> Void,
-                            reject: @escaping (Int, String) -> Void) {
-        bridge.login(instanceId, userId: userId, userSig: userSig, resolve: resolve, reject: reject)
+    @objc public func login(_ instanceId: String, userId: String, userSig: String) -> Double {
+        bridge.login(instanceId, userId: userId, userSig: userSig)
     }
 
-    @objc public func logout(_ instanceId: String, resolve: @escaping ([String: Any]?) -> Void,
-                             reject: @escaping (Int, String) -> Void) {
-        bridge.logout(instanceId, resolve: resolve, reject: reject)
+    @objc public func logout(_ instanceId: String) -> Double {
+        bridge.logout(instanceId)
     }
 
-    @objc public func destroy(_ instanceId: String, resolve: @escaping ([String: Any]?) -> Void,
-                              reject: @escaping (Int, String) -> Void) {
-        bridge.destroy(instanceId, resolve: resolve, reject: reject)
+    @objc public func destroy(_ instanceId: String) -> Double {
+        bridge.destroy(instanceId)
     }
 
     @objc public func isReady(_ instanceId: String) -> Bool {
@@ -51,12 +45,8 @@ public final class NatterImpl: NSObject {
         bridge.getServerTime(instanceId)
     }
 
-    @objc public func setLogLevel(_ level: Int) throws {
-        try bridge.setLogLevel(level)
-    }
-
-    @objc public func invalidate() {
-        bridge.invalidate()
+    @objc public func setLogLevel(_ level: Double) -> [String: Any] {
+        bridge.setLogLevel(level)
     }
 }
 #endif

@@ -6,8 +6,8 @@
 #      NatterBridge.kt and the UniFFI bindings against the real react-android 0.84.1 classes,
 #      Android 15 (Robolectric's android-all), fbjni 0.7.0, proguard-annotations, jsr305 and JNA.
 # Nothing is run (that needs a device); this proves the glue matches RN's and Android's APIs.
-# Jars come from Maven Central into $NATTER_CACHE/android-jars. Prints SKIPPED (exit 0) only when
-# Maven Central is unreachable and the jars are not cached.
+# Jars come from Maven Central into $NATTER_CACHE/android-jars. When they are neither cached nor
+# downloadable the check fails (exit 1) with a message saying so: it never skips.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -26,7 +26,8 @@ if [ ! -f "$cache/rn-codegen/node_modules/@react-native/codegen/package.json" ];
 fi
 jna=/usr/share/java/jna.jar
 if [ ! -f "$jna" ]; then
-  apt-get update -qq && apt-get install -y -qq libjna-java >/dev/null
+  # Other jobs may hold the dpkg lock: wait for it instead of failing.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq libjna-java >/dev/null
 fi
 
 # --- jars from Maven Central --------------------------------------------------------------
@@ -34,7 +35,11 @@ mkdir -p "$jars"
 fetch() { # fetch <maven path> <file name>
   local dest="$jars/$2"
   [ -s "$dest" ] && return 0
-  curl -fsSL --retry 2 --max-time 600 -o "$dest.part" "$maven/$1" && mv "$dest.part" "$dest"
+  if ! curl -fsSL --retry 2 --max-time 600 -o "$dest.part" "$maven/$1"; then
+    echo "error: cannot download $maven/$1 (and $jars/$2 is not cached); set MAVEN_CENTRAL to a reachable mirror" >&2
+    exit 1
+  fi
+  mv "$dest.part" "$dest"
 }
 aar_classes() { # aar_classes <aar> <classes jar>
   [ -s "$jars/$2" ] || unzip -p "$jars/$1" classes.jar >"$jars/$2"
@@ -46,16 +51,6 @@ need=(
   "com/facebook/yoga/proguard-annotations/1.19.0/proguard-annotations-1.19.0.jar proguard-annotations-1.19.0.jar"
   "com/google/code/findbugs/jsr305/3.0.2/jsr305-3.0.2.jar jsr305-3.0.2.jar"
 )
-missing=0
-for entry in "${need[@]}"; do
-  read -r path name <<<"$entry"
-  [ -s "$jars/$name" ] || missing=1
-done
-if [ "$missing" = 1 ] && ! curl -fsI --max-time 15 "$maven/" >/dev/null 2>&1 \
-  && ! curl -fsI --max-time 15 "$maven/com/google/code/findbugs/jsr305/3.0.2/jsr305-3.0.2.pom" >/dev/null 2>&1; then
-  echo "SKIPPED: Maven Central ($maven) is unreachable and the Android/RN jars are not cached"
-  exit 0
-fi
 for entry in "${need[@]}"; do
   read -r path name <<<"$entry"
   fetch "$path" "$name"

@@ -25,8 +25,8 @@ mirror=$( (grep -rhE '^(URIs:|deb )' /etc/apt/sources.list /etc/apt/sources.list
   | grep -oE 'https?://[^ ]*/debian/?( |$)' | head -1 | tr -d ' ')
 mirror="${mirror:-http://deb.debian.org/debian}"
 if ! command -v debootstrap >/dev/null; then
-  apt-get update -qq >&2
-  apt-get install -y -qq debootstrap >&2
+  apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq debootstrap >&2
 fi
 mkdir -p "$ROOT"
 debootstrap --variant=minbase trixie "$ROOT" "$mirror" >&2

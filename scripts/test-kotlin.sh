@@ -23,7 +23,9 @@ if [ ! -x "$kotlinc" ]; then
 fi
 if [ ! -f "$jna" ] || [ ! -f "$junit" ] || [ ! -f /usr/share/java/junit-jupiter-api.jar ]; then
   step "installing libjna-java and junit5 (apt)"
-  apt-get update -qq && apt-get install -y -qq libjna-java junit5 >/dev/null
+  # Other jobs may hold the dpkg lock: wait for it instead of failing.
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq libjna-java junit5 >/dev/null
 fi
 
 # --- Rust: library, bindgen, reference server ---------------------------------------------

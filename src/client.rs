@@ -1,7 +1,7 @@
 //! `ChatClient`: the public async API of one instance (a page, a device, an account).
 
 use crate::config::ChatConfig;
-use crate::dispatcher::{self, ListenerId, Listeners};
+use crate::dispatcher::{self, ListenerId, Listeners, Reply};
 use crate::driver::{Command, Driver, Shared};
 use crate::error::ChatError;
 use crate::event::{ChatEvent, ChatListener};
@@ -54,10 +54,10 @@ impl ChatClient {
         let shared = Arc::new(Shared::default());
         let listeners = Arc::new(Listeners::default());
         let (commands, commands_rx) = mpsc::unbounded_channel();
-        let (events_tx, events_rx) = mpsc::unbounded_channel();
-        let (driver, transport_rx) = Driver::new(Session::new(params), target, shared.clone(), events_tx);
+        let (deliveries_tx, deliveries_rx) = mpsc::unbounded_channel();
+        let (driver, transport_rx) = Driver::new(Session::new(params), target, shared.clone(), deliveries_tx);
         let rt = runtime::handle();
-        rt.spawn(dispatcher::run(listeners.clone(), events_rx));
+        rt.spawn(dispatcher::run(listeners.clone(), deliveries_rx));
         rt.spawn(driver.run(commands_rx, transport_rx));
         Ok(ChatClient {
             inner: Arc::new(Inner {
@@ -79,8 +79,9 @@ impl ChatClient {
         &self.inner.instance_id
     }
 
-    /// Logs in. Resolves once the server accepted the login; `SDK_READY` follows. Already
-    /// logged in: resolves with `repeat_login: true` and changes nothing.
+    /// Logs in. Resolves once the server accepted the login, with `SDK_READY` already queued
+    /// for the listeners (it is delivered right after). Already logged in: resolves with
+    /// `repeat_login: true` and changes nothing. Calls of one instance take effect in call order.
     pub async fn login(&self, user_id: &str, user_sig: &str) -> Result<LoginResult, ChatError> {
         let call = Call::Login {
             user_id: user_id.to_owned(),
@@ -94,14 +95,14 @@ impl ChatClient {
         }
     }
 
-    /// Logs out: tells the server, emits `SDK_NOT_READY`, then resolves (even if the server did
-    /// not answer). Fails with 2024 when not logged in.
+    /// Logs out: tells the server, delivers `SDK_NOT_READY` to the listeners, then resolves
+    /// (even if the server did not answer). Fails with 2024 when not logged in.
     pub async fn logout(&self) -> Result<(), ChatError> {
         self.call(Call::Logout).await.map(drop)
     }
 
-    /// Logs out if needed, closes the socket, stops every task, emits `SDK_DESTROY`. Later
-    /// calls fail with `ChatError::Destroyed`; a second destroy succeeds and does nothing.
+    /// Logs out if needed, closes the socket, stops every task, delivers `SDK_DESTROY`, then
+    /// resolves. Later calls fail with `ChatError::Destroyed`; a second destroy succeeds.
     pub async fn destroy(&self) -> Result<(), ChatError> {
         match self.call(Call::Destroy).await {
             Err(ChatError::Destroyed) => Ok(()),
@@ -133,21 +134,34 @@ impl ChatClient {
         self.inner.listeners.remove(id)
     }
 
-    /// Every event from now on, as a channel (convenient in async Rust and in tests).
+    /// Every event from now on, as a channel (convenient in async Rust and in tests). The
+    /// listener behind it goes away at the first event after the receiver was dropped.
     pub fn events(&self) -> mpsc::UnboundedReceiver<ChatEvent> {
         let (tx, rx) = mpsc::unbounded_channel();
-        self.add_listener(Arc::new(move |e: ChatEvent| {
-            let _ = tx.send(e);
-        }));
+        self.inner.listeners.add_channel(tx);
         rx
     }
 
     async fn call(&self, call: Call) -> Result<CallOutcome, ChatError> {
-        let (reply, outcome) = oneshot::channel();
-        if self.inner.commands.send(Command::Call(call, reply)).is_err() {
-            return Err(self.gone_error());
-        }
+        let (tx, outcome) = oneshot::channel();
+        self.submit(
+            call,
+            Reply::new(move |result| {
+                let _ = tx.send(result);
+            }),
+        );
         outcome.await.unwrap_or_else(|_| Err(self.gone_error()))
+    }
+
+    /// Queues `call` on the driver now (so calls take effect in submission order); `reply` is
+    /// settled by the dispatcher, after the events the call's instance emitted before it.
+    pub(crate) fn submit(&self, call: Call, reply: Reply) {
+        if let Err(mpsc::error::SendError(Command::Call(_, reply))) =
+            self.inner.commands.send(Command::Call(call, reply))
+        {
+            // The driver is gone only when it panicked (a destroyed driver keeps answering).
+            reply.settle(Err(self.gone_error()));
+        }
     }
 
     /// Why the driver is gone: destroyed normally, or crashed.

@@ -1,24 +1,22 @@
 //! The IO half of a client: one tokio task that owns the session machine, feeds it commands,
 //! transport events and timer ticks, and carries out what it outputs.
 
+use crate::dispatcher::{Delivery, Reply};
 use crate::error::ChatError;
-use crate::event::ChatEvent;
 use crate::session::{Call, CallOutcome, ConnId, Output, ServerClock, Session, Token};
 use crate::transport::{self, Outgoing, TransportEvent};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-
-pub type Reply = oneshot::Sender<Result<CallOutcome, ChatError>>;
 
 pub enum Command {
     Call(Call, Reply),
 }
 
-/// What the synchronous getters read. Written by the driver before it resolves any call, so a
-/// caller whose `login` just returned sees `is_ready() == true`.
+/// What the synchronous getters read. Written by the driver before it hands any outcome to the
+/// dispatcher, so a caller whose `login` just returned sees `is_ready() == true`.
 #[derive(Debug, Default, Clone)]
 pub struct Snapshot {
     pub login_user: Option<String>,
@@ -61,7 +59,9 @@ pub struct Driver {
     session: Session,
     target: Arc<transport::Target>,
     shared: Arc<Shared>,
-    events: mpsc::UnboundedSender<ChatEvent>,
+    /// Events and call outcomes, in the machine's order, one batch per flush: the dispatcher
+    /// settles a login with its `SdkReady` already queued behind it.
+    deliveries: mpsc::UnboundedSender<Vec<Delivery>>,
     transport_tx: mpsc::UnboundedSender<TransportEvent>,
     replies: HashMap<Token, Reply>,
     connections: HashMap<ConnId, Connection>,
@@ -73,14 +73,14 @@ impl Driver {
         session: Session,
         target: Arc<transport::Target>,
         shared: Arc<Shared>,
-        events: mpsc::UnboundedSender<ChatEvent>,
+        deliveries: mpsc::UnboundedSender<Vec<Delivery>>,
     ) -> (Self, mpsc::UnboundedReceiver<TransportEvent>) {
         let (transport_tx, transport_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             session,
             target,
             shared,
-            events,
+            deliveries,
             transport_tx,
             replies: HashMap::new(),
             connections: HashMap::new(),
@@ -120,6 +120,7 @@ impl Driver {
                 _ = sleep_until(deadline), if deadline.is_some() => self.session.handle_timeout(Instant::now()),
             }
         }
+        drop(transport_rx);
         self.shutdown(commands).await;
     }
 
@@ -146,6 +147,7 @@ impl Driver {
             s.login_user = self.session.login_user().map(str::to_owned);
             s.clock = self.session.server_clock();
         }
+        let mut batch = Vec::new();
         while let Some(output) = self.session.poll_output() {
             match output {
                 Output::Connect(conn) => self.connect(conn),
@@ -161,15 +163,18 @@ impl Driver {
                         self.reap(c);
                     }
                 }
-                Output::Event(event) => {
-                    let _ = self.events.send(event);
-                }
+                Output::Event(event) => batch.push(Delivery::Event(event)),
                 Output::Complete(token, result) => {
                     if let Some(reply) = self.replies.remove(&token) {
-                        let _ = reply.send(result);
+                        batch.push(Delivery::Settle(reply, result));
                     }
                 }
             }
+        }
+        if !batch.is_empty() {
+            // The dispatcher outlives the driver (it holds no sender of ours); a failed send
+            // means it panicked, and the dropped replies report that.
+            let _ = self.deliveries.send(batch);
         }
     }
 
@@ -194,6 +199,8 @@ impl Driver {
         });
     }
 
+    /// Closes the connections, settles what is left, then answers calls that race with or
+    /// follow destroy, in order, until every `ChatClient` handle is gone.
     async fn shutdown(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         for (_, c) in self.connections.drain() {
             let _ = c.outgoing.send(Outgoing::Close);
@@ -202,18 +209,22 @@ impl Driver {
                 abort.abort();
             }
         }
-        // Calls that raced with destroy are refused rather than left hanging.
-        commands.close();
-        while let Ok(Command::Call(call, reply)) = commands.try_recv() {
+        let mut last: Vec<Delivery> = self
+            .replies
+            .drain()
+            .map(|(_, reply)| Delivery::Settle(reply, Err(ChatError::Destroyed)))
+            .collect();
+        last.push(Delivery::Closed);
+        let deliveries = self.deliveries.clone();
+        let _ = deliveries.send(last);
+        drop(self);
+        while let Some(Command::Call(call, reply)) = commands.recv().await {
             let result = if call == Call::Destroy {
                 Ok(CallOutcome::Done)
             } else {
                 Err(ChatError::Destroyed)
             };
-            let _ = reply.send(result);
-        }
-        for (_, reply) in self.replies.drain() {
-            let _ = reply.send(Err(ChatError::Destroyed));
+            let _ = deliveries.send(vec![Delivery::Settle(reply, result)]);
         }
     }
 }

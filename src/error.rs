@@ -1,5 +1,5 @@
 //! Every failure the public API reports: a typed enum whose variants carry the reference SDK's
-//! numeric codes (`shared/spec/compat.md`), plus Natter's own codes in the 9000 range.
+//! numeric codes (the README lists them), plus Natter's own codes in the 9000 range.
 
 /// Numeric codes, named as in the reference SDK where it has one.
 pub mod code {
@@ -33,6 +33,9 @@ pub mod code {
 pub enum ChatError {
     #[error("SDKAppID is missing or zero")]
     NoSdkAppId,
+    /// Negative, fractional or not a number (same code as a missing one, as the reference).
+    #[error("invalid SDKAppID: {detail}")]
+    InvalidSdkAppId { detail: String },
     #[error("userID is missing or empty")]
     NoUserId,
     #[error("userSig is missing or empty")]
@@ -59,7 +62,7 @@ pub enum ChatError {
 impl ChatError {
     pub fn code(&self) -> i32 {
         match self {
-            ChatError::NoSdkAppId => code::NO_SDKAPPID,
+            ChatError::NoSdkAppId | ChatError::InvalidSdkAppId { .. } => code::NO_SDKAPPID,
             ChatError::NoUserId => code::NO_IDENTIFIER,
             ChatError::NoUserSig => code::NO_USERSIG,
             ChatError::NotLoggedIn => code::USER_NOT_LOGGED_IN,
@@ -92,6 +95,7 @@ mod tests {
     fn every_variant_has_its_documented_code() {
         let cases = [
             (ChatError::NoSdkAppId, 2000),
+            (ChatError::InvalidSdkAppId { detail: "x".into() }, 2000),
             (ChatError::NoUserId, 2002),
             (ChatError::NoUserSig, 2003),
             (ChatError::NotLoggedIn, 2024),

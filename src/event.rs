@@ -3,13 +3,20 @@
 use natter_protocol::{KickType, NetState};
 
 /// One event, named as the reference SDK's `TencentCloudChat.EVENT` values (see [`ChatEvent::name`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Exported over UniFFI as it is.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
 pub enum ChatEvent {
+    /// `sdkStateReady`: a login succeeded (delivered right after its call resolved).
     SdkReady,
+    /// `sdkStateNotReady`: logged out or kicked.
     SdkNotReady,
+    /// `kickedOut`, followed by `SdkNotReady`. No automatic re-login.
     KickedOut { kick_type: KickType },
+    /// `netStateChange`, only on an actual change.
     NetStateChange { state: NetState },
+    /// `error`.
     Error { code: i32, message: String },
+    /// `sdkDestroy`: the instance's last event.
     SdkDestroy,
 }
 

@@ -6,8 +6,10 @@
 //! `async_runtime` attribute, no second runtime). A panic inside an exported call is caught and
 //! surfaces as `ChatError::Internal` (code 9003); it never unwinds into the foreign language.
 
-use crate::session::LoginResult as CoreLoginResult;
+use crate::event::ChatEvent;
+use crate::session::LoginResult;
 use futures_util::FutureExt;
+use natter_protocol::{KickType, NetState, Platform};
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -41,7 +43,7 @@ impl From<ChatConfig> for crate::ChatConfig {
         let mut config = crate::ChatConfig::new(c.sdk_app_id).with_server_url(c.server_url);
         let ms = Duration::from_millis;
         if let Some(p) = c.platform {
-            config.platform = p.into();
+            config.platform = p;
         }
         if let Some(v) = c.heartbeat_interval_ms {
             config.heartbeat_interval = ms(v);
@@ -62,25 +64,11 @@ impl From<ChatConfig> for crate::ChatConfig {
     }
 }
 
-/// What `login` resolved with: `repeat_login` is true when the instance was already logged in
-/// (then `error_info` names the logged-in user and nothing changed).
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct LoginResult {
-    pub repeat_login: bool,
-    pub error_info: Option<String>,
-}
-
-impl From<CoreLoginResult> for LoginResult {
-    fn from(r: CoreLoginResult) -> Self {
-        LoginResult {
-            repeat_login: r.repeat_login,
-            error_info: r.error_info,
-        }
-    }
-}
+// The protocol's enums and the core's event are exported as they are (no mirror types): the
+// protocol crate knows nothing of UniFFI, so its enums are described here once.
 
 /// The kind of device an instance runs on; the server counts instances per platform.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+#[uniffi::remote(Enum)]
 pub enum Platform {
     Web,
     Android,
@@ -91,170 +79,22 @@ pub enum Platform {
     Linux,
 }
 
-impl From<Platform> for natter_protocol::Platform {
-    fn from(p: Platform) -> Self {
-        use natter_protocol::Platform as P;
-        match p {
-            Platform::Web => P::Web,
-            Platform::Android => P::Android,
-            Platform::Ios => P::Ios,
-            Platform::Ipad => P::Ipad,
-            Platform::Windows => P::Windows,
-            Platform::Mac => P::Mac,
-            Platform::Linux => P::Linux,
-        }
-    }
-}
-
-impl From<natter_protocol::Platform> for Platform {
-    fn from(p: natter_protocol::Platform) -> Self {
-        use natter_protocol::Platform as P;
-        match p {
-            P::Web => Platform::Web,
-            P::Android => Platform::Android,
-            P::Ios => Platform::Ios,
-            P::Ipad => Platform::Ipad,
-            P::Windows => Platform::Windows,
-            P::Mac => Platform::Mac,
-            P::Linux => Platform::Linux,
-        }
-    }
-}
-
-/// Why the server ended a session (`KICKED_OUT` `data.type`; see [`kick_type_value`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+/// Why the server ended a session (`KICKED_OUT` `data.type`: `multipleAccount`,
+/// `multipleDevice`, `userSigExpired`, `REST_API_Kick`).
+#[uniffi::remote(Enum)]
 pub enum KickType {
-    /// Another instance of the same user on the web platform (`multipleAccount`).
     MultipleAccount,
-    /// Another instance of the same user on another device or platform (`multipleDevice`).
     MultipleDevice,
-    /// The session's UserSig reached its expiry (`userSigExpired`).
     UserSigExpired,
-    /// The admin REST API kicked the user (`REST_API_Kick`).
     RestApi,
 }
 
-impl From<natter_protocol::KickType> for KickType {
-    fn from(k: natter_protocol::KickType) -> Self {
-        use natter_protocol::KickType as K;
-        match k {
-            K::MultipleAccount => KickType::MultipleAccount,
-            K::MultipleDevice => KickType::MultipleDevice,
-            K::UserSigExpired => KickType::UserSigExpired,
-            K::RestApi => KickType::RestApi,
-        }
-    }
-}
-
-impl From<KickType> for natter_protocol::KickType {
-    fn from(k: KickType) -> Self {
-        use natter_protocol::KickType as K;
-        match k {
-            KickType::MultipleAccount => K::MultipleAccount,
-            KickType::MultipleDevice => K::MultipleDevice,
-            KickType::UserSigExpired => K::UserSigExpired,
-            KickType::RestApi => K::RestApi,
-        }
-    }
-}
-
-/// Link state (`NET_STATE_CHANGE` `data.state`; see [`net_state_value`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+/// Link state (`NET_STATE_CHANGE` `data.state`: `connected`, `connecting`, `disconnected`).
+#[uniffi::remote(Enum)]
 pub enum NetState {
     Connected,
     Connecting,
     Disconnected,
-}
-
-impl From<natter_protocol::NetState> for NetState {
-    fn from(s: natter_protocol::NetState) -> Self {
-        use natter_protocol::NetState as N;
-        match s {
-            N::Connected => NetState::Connected,
-            N::Connecting => NetState::Connecting,
-            N::Disconnected => NetState::Disconnected,
-        }
-    }
-}
-
-impl From<NetState> for natter_protocol::NetState {
-    fn from(s: NetState) -> Self {
-        use natter_protocol::NetState as N;
-        match s {
-            NetState::Connected => N::Connected,
-            NetState::Connecting => N::Connecting,
-            NetState::Disconnected => N::Disconnected,
-        }
-    }
-}
-
-/// One event of a client instance; [`event_name`] gives the reference SDK's value.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
-pub enum ChatEvent {
-    /// `sdkStateReady`: a login succeeded (after its call resolved).
-    SdkReady,
-    /// `sdkStateNotReady`: logged out or kicked.
-    SdkNotReady,
-    /// `kickedOut`, followed by `SdkNotReady`. No automatic re-login.
-    KickedOut { kick_type: KickType },
-    /// `netStateChange`, only on an actual change.
-    NetStateChange { state: NetState },
-    /// `error`.
-    Error { code: i32, detail: String },
-    /// `sdkDestroy`: the instance's last event.
-    SdkDestroy,
-}
-
-impl From<crate::ChatEvent> for ChatEvent {
-    fn from(e: crate::ChatEvent) -> Self {
-        use crate::ChatEvent as E;
-        match e {
-            E::SdkReady => ChatEvent::SdkReady,
-            E::SdkNotReady => ChatEvent::SdkNotReady,
-            E::KickedOut { kick_type } => ChatEvent::KickedOut {
-                kick_type: kick_type.into(),
-            },
-            E::NetStateChange { state } => ChatEvent::NetStateChange { state: state.into() },
-            E::Error { code, message } => ChatEvent::Error { code, detail: message },
-            E::SdkDestroy => ChatEvent::SdkDestroy,
-        }
-    }
-}
-
-impl From<ChatEvent> for crate::ChatEvent {
-    fn from(e: ChatEvent) -> Self {
-        use crate::ChatEvent as E;
-        match e {
-            ChatEvent::SdkReady => E::SdkReady,
-            ChatEvent::SdkNotReady => E::SdkNotReady,
-            ChatEvent::KickedOut { kick_type } => E::KickedOut {
-                kick_type: kick_type.into(),
-            },
-            ChatEvent::NetStateChange { state } => E::NetStateChange { state: state.into() },
-            ChatEvent::Error { code, detail } => E::Error { code, message: detail },
-            ChatEvent::SdkDestroy => E::SdkDestroy,
-        }
-    }
-}
-
-/// The reference SDK's event value (`TencentCloudChat.EVENT.*`): `sdkStateReady`, `kickedOut`, …
-#[uniffi::export]
-pub fn event_name(event: ChatEvent) -> String {
-    // The spelling lives in the core only.
-    crate::ChatEvent::from(event).name().to_owned()
-}
-
-/// The reference SDK's kick type value: `multipleAccount`, `multipleDevice`, `userSigExpired`,
-/// `REST_API_Kick`.
-#[uniffi::export]
-pub fn kick_type_value(kick_type: KickType) -> String {
-    natter_protocol::KickType::from(kick_type).as_str().to_owned()
-}
-
-/// The reference SDK's net state value: `connected`, `connecting`, `disconnected`.
-#[uniffi::export]
-pub fn net_state_value(state: NetState) -> String {
-    natter_protocol::NetState::from(state).as_str().to_owned()
 }
 
 /// Receives a client's events one at a time, in order, on a Natter runtime thread (never the
@@ -269,13 +109,13 @@ pub trait ChatListener: Send + Sync {
 struct ForeignListener(Arc<dyn ChatListener>);
 
 impl crate::ChatListener for ForeignListener {
-    fn on_event(&self, event: crate::ChatEvent) {
-        self.0.on_event(event.into());
+    fn on_event(&self, event: ChatEvent) {
+        self.0.on_event(event);
     }
 }
 
 /// Every failure, each variant carrying its numeric `code` (the reference SDK's where it has
-/// one, `shared/spec/compat.md`; Natter's own in the 9000 range) and an English `detail`.
+/// one, listed in the README of the Natter repository; Natter's own in the 9000 range) and an English `detail`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, uniffi::Error)]
 pub enum ChatError {
     /// 2000
@@ -314,7 +154,7 @@ pub enum ChatError {
 }
 
 impl ChatError {
-    fn internal(detail: impl Into<String>) -> Self {
+    pub(crate) fn internal(detail: impl Into<String>) -> Self {
         ChatError::Internal {
             code: crate::code::INTERNAL,
             detail: detail.into(),
@@ -328,7 +168,7 @@ impl From<crate::ChatError> for ChatError {
         let code = e.code();
         let detail = e.to_string();
         match e {
-            E::NoSdkAppId => ChatError::NoSdkAppId { code, detail },
+            E::NoSdkAppId | E::InvalidSdkAppId { .. } => ChatError::NoSdkAppId { code, detail },
             E::NoUserId => ChatError::NoUserId { code, detail },
             E::NoUserSig => ChatError::NoUserSig { code, detail },
             E::NotLoggedIn => ChatError::NotLoggedIn { code, detail },
@@ -343,7 +183,7 @@ impl From<crate::ChatError> for ChatError {
     }
 }
 
-fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {
     let text = payload
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
@@ -353,7 +193,7 @@ fn panic_detail(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// Runs a synchronous call, turning a panic into `ChatError::Internal`.
-fn guard<T>(f: impl FnOnce() -> Result<T, ChatError>) -> Result<T, ChatError> {
+pub(crate) fn guard<T>(f: impl FnOnce() -> Result<T, ChatError>) -> Result<T, ChatError> {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|p| Err(ChatError::internal(panic_detail(&*p))))
 }
 
@@ -366,7 +206,7 @@ async fn guard_async<T>(f: impl Future<Output = Result<T, ChatError>>) -> Result
 }
 
 /// Getters that cannot fail still must not unwind into the foreign language.
-fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+pub(crate) fn guard_value<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
@@ -392,11 +232,7 @@ impl ChatClient {
     /// Logs in; resolves once the server accepted (then `SdkReady` follows). Already logged in:
     /// resolves with `repeat_login = true` and changes nothing.
     pub async fn login(&self, user_id: String, user_sig: String) -> Result<LoginResult, ChatError> {
-        guard_async(async {
-            let result = self.inner.login(&user_id, &user_sig).await?;
-            Ok(result.into())
-        })
-        .await
+        guard_async(async { Ok(self.inner.login(&user_id, &user_sig).await?) }).await
     }
 
     /// Logs out (emits `SdkNotReady`); fails with 2024 when not logged in.

@@ -13,8 +13,9 @@
 //! ```
 //!
 //! Layers: `session` is a sans-IO state machine; `driver` runs it on the crate's own tokio
-//! runtime with `transport` (WebSockets) and `dispatcher` (ordered listener calls); `client`
-//! is the public handle.
+//! runtime with `transport` (WebSockets) and `dispatcher` (one ordered stream of events and call
+//! outcomes); `client` is the public handle; [`hub`] is the id-based API the React Native and
+//! Node faces marshal (exported over UniFFI with the `ChatClient` object of `ffi`).
 
 mod client;
 mod config;
@@ -22,11 +23,22 @@ mod dispatcher;
 mod driver;
 mod error;
 mod event;
-pub mod ffi;
+mod ffi;
+pub mod hub;
 mod logging;
 mod runtime;
-pub mod session;
+mod session;
 mod transport;
+
+/// Internals for Natter's own tests and fuzz targets (the sans-IO session machine). Not a
+/// stable API.
+#[doc(hidden)]
+pub mod testing {
+    pub use crate::session::{
+        local_unix_ms, Backoff, Call, CallOutcome, ConnId, Jitter, LoginResult, Output, ServerClock, Session,
+        SessionParams, Token,
+    };
+}
 
 pub use client::ChatClient;
 pub use config::{ChatConfig, DEFAULT_SERVER_URL};
@@ -35,6 +47,6 @@ pub use error::{code, ChatError};
 pub use event::{ChatEvent, ChatListener};
 pub use logging::{init_logging, set_log_level};
 pub use natter_protocol::{KickType, NetState, Platform};
-pub use session::LoginResult;
+pub use session::{local_unix_ms, LoginResult};
 
 uniffi::setup_scaffolding!();

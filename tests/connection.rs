@@ -15,7 +15,7 @@ async fn server_time_follows_a_server_clock_an_hour_ahead() {
     let mut c = client(&server, Platform::Web);
     c.login_ready(&server, "alice").await;
     // Same machine: the server's clock is exactly the local clock plus the skew.
-    let local = natter::session::local_unix_ms();
+    let local = natter::local_unix_ms();
     let estimate = c.client.server_time_ms();
     let error = estimate - (local + HOUR_MS);
     // RTT/2 + 5 ms is the contract; loopback RTT in a debug build stays well under 30 ms.

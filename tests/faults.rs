@@ -95,7 +95,7 @@ async fn latency_of_500_ms_still_logs_in_and_server_time_stays_within_half_the_r
         "the latency toxic was not in the path: login took {took:?}"
     );
 
-    let error = r.client.client.server_time_ms() - (natter::session::local_unix_ms() + HOUR_MS);
+    let error = r.client.client.server_time_ms() - (natter::local_unix_ms() + HOUR_MS);
     let bound = (LATENCY / 2).as_millis() as i64 + 50;
     println!("latency 500 ms: login took {took:?}, server time off by {error} ms (bound ±{bound} ms)");
     assert!(
@@ -106,7 +106,7 @@ async fn latency_of_500_ms_still_logs_in_and_server_time_stays_within_half_the_r
     // Heartbeats keep the session across three intervals even though every pong is late.
     expect_quiet(&mut r.client.events, heartbeat * 3).await;
     assert!(r.client.client.is_ready());
-    let error = r.client.client.server_time_ms() - (natter::session::local_unix_ms() + HOUR_MS);
+    let error = r.client.client.server_time_ms() - (natter::local_unix_ms() + HOUR_MS);
     assert!(error.abs() <= bound, "after heartbeats: server time off by {error} ms");
 }
 

@@ -62,7 +62,7 @@ async fn settled<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
 }
 
 fn now_ms() -> i64 {
-    natter::session::local_unix_ms()
+    natter::local_unix_ms()
 }
 
 /// A raw WebSocket frame from the server (unmasked), so a case can send what tungstenite

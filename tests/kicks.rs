@@ -143,7 +143,7 @@ async fn rest_api_kick_ends_every_instance_of_the_user() {
 async fn expiring_user_sig_kicks_the_online_session() {
     let server = server().await;
     let mut c = client(&server, Platform::Web);
-    let now = natter::session::local_unix_ms() / 1000;
+    let now = natter::local_unix_ms() / 1000;
     let cfg = server.config();
     // Issued 8 s ago, valid for 10 s: expires within two seconds of login (never during it).
     let sig = natter_server::usersig::generate(cfg.sdk_app_id, &cfg.secret_key, "alice", 10, now - 8).unwrap();

@@ -16,7 +16,7 @@ async fn login_resolves_then_sdk_ready_and_getters_show_the_session() {
     let mut c = client(&server, Platform::Web);
     assert!(!c.client.is_ready());
     assert_eq!(c.client.login_user(), "");
-    let before_login = natter::session::local_unix_ms();
+    let before_login = natter::local_unix_ms();
     assert!(
         (c.client.server_time_ms() - before_login).abs() < 1000,
         "local clock before login"
@@ -83,7 +83,7 @@ async fn server_refusals_reject_with_the_server_code() {
     let server = server().await;
     let app = server.config().sdk_app_id;
     let key = server.config().secret_key.clone();
-    let now = natter::session::local_unix_ms() / 1000;
+    let now = natter::local_unix_ms() / 1000;
     let cases: Vec<(&str, String, i32)> = vec![
         (
             "expired",

@@ -155,7 +155,7 @@ impl Drop for ServerProcess {
 }
 
 fn now_unix() -> i64 {
-    natter::session::local_unix_ms() / 1000
+    natter::local_unix_ms() / 1000
 }
 
 async fn admin(addr: SocketAddr, path: &str, body: Value) -> Value {

@@ -64,7 +64,7 @@ async fn no_user_sig_hmac_or_secret_key_reaches_any_log_line() {
 
     // Refused logins: a sig for another user, an expired one, and garbage.
     let other = server.user_sig("mallory", 3600);
-    let now = natter::session::local_unix_ms() / 1000;
+    let now = natter::local_unix_ms() / 1000;
     let expired =
         natter_server::usersig::generate(config.sdk_app_id, &config.secret_key, "bob", 1, now - 3600).unwrap();
     secrets.extend(secrets_of(&other, &config.secret_key));

@@ -27,7 +27,7 @@ async fn a_101_response_in_one_byte_segments_is_accepted() {
         };
         let ok = natter_protocol::ServerFrame::LoginOk {
             id,
-            server_time_ms: natter::session::local_unix_ms(),
+            server_time_ms: natter::local_unix_ms(),
         };
         if send_frame(&mut ws, &ok).await {
             serve_pings(ws).await;
@@ -114,7 +114,7 @@ async fn overload_and_segmented_upgrades_during_a_reconnect_are_retried() {
                     if let Some((id, _)) = read_login(&mut ws).await {
                         let ok = natter_protocol::ServerFrame::LoginOk {
                             id,
-                            server_time_ms: natter::session::local_unix_ms(),
+                            server_time_ms: natter::local_unix_ms(),
                         };
                         if send_frame(&mut ws, &ok).await {
                             serve_pings(ws).await;

@@ -519,6 +519,22 @@ fileprivate struct FfiConverterInt64: FfiConverterPrimitive {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterDouble: FfiConverterPrimitive {
+    typealias FfiType = Double
+    typealias SwiftType = Double
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Double {
+        return try lift(readDouble(&buf))
+    }
+
+    public static func write(_ value: Double, into buf: inout [UInt8]) {
+        writeDouble(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterBool : FfiConverter {
     typealias FfiType = Int8
     typealias SwiftType = Bool
@@ -1092,6 +1108,516 @@ public func FfiConverterTypeChatListener_lower(_ value: ChatListener) -> UInt64 
 
 
 
+
+
+/**
+ * Owns the instances of one face. Many hubs may exist; each has its own instances and sink.
+ */
+public protocol HubProtocol: AnyObject, Sendable {
+    
+    /**
+     * Detaches the sink; later items queue again until the next `set_sink`.
+     */
+    func clearSink() 
+    
+    /**
+     * Validates `options` (JS option names and number semantics) and starts an instance; does
+     * not connect. Bad options: 2000 (SDKAppID missing, zero, negative or fractional) or 9001
+     * (any other option: zero, negative, fractional or NaN durations, bad URL, unknown platform).
+     */
+    func create(options: InstanceOptions) throws  -> String
+    
+    /**
+     * Submits a destroy now; it settles `Ok` also for an unknown or destroyed id. The instance
+     * leaves the hub when its destroy settles.
+     */
+    func destroy(instanceId: String)  -> UInt64
+    
+    func isReady(instanceId: String)  -> Bool
+    
+    /**
+     * Submits a login now; its outcome arrives as `Settled { call_id }` (unknown id: 9002).
+     */
+    func login(instanceId: String, userId: String, userSig: String)  -> UInt64
+    
+    /**
+     * The logged-in userID, `""` when not logged in or unknown.
+     */
+    func loginUser(instanceId: String)  -> String
+    
+    /**
+     * Submits a logout now (unknown id: 9002; not logged in: 2024).
+     */
+    func logout(instanceId: String)  -> UInt64
+    
+    /**
+     * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
+     */
+    func serverTimeMs(instanceId: String)  -> Double
+    
+    /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+    func setLogLevel(level: Double) throws 
+    
+    /**
+     * Attaches the one sink (replacing any other); items queued before it are delivered first,
+     * in order.
+     */
+    func setSink(sink: HubSink) 
+    
+}
+/**
+ * Owns the instances of one face. Many hubs may exist; each has its own instances and sink.
+ */
+open class Hub: HubProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_natter_fn_clone_hub(self.handle, $0) }
+    }
+public convenience init() {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_constructor_hub_new(uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_natter_fn_free_hub(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Detaches the sink; later items queue again until the next `set_sink`.
+     */
+open func clearSink()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_clear_sink(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Validates `options` (JS option names and number semantics) and starts an instance; does
+     * not connect. Bad options: 2000 (SDKAppID missing, zero, negative or fractional) or 9001
+     * (any other option: zero, negative, fractional or NaN durations, bad URL, unknown platform).
+     */
+open func create(options: InstanceOptions)throws  -> String  {
+    return try  FfiConverterString.lift(try rustCallWithError(FfiConverterTypeChatError_lift) {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_create(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeInstanceOptions_lower(options),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Submits a destroy now; it settles `Ok` also for an unknown or destroyed id. The instance
+     * leaves the hub when its destroy settles.
+     */
+open func destroy(instanceId: String) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_destroy(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),uniffiCallStatus
+    )
+})
+}
+    
+open func isReady(instanceId: String) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_is_ready(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Submits a login now; its outcome arrives as `Settled { call_id }` (unknown id: 9002).
+     */
+open func login(instanceId: String, userId: String, userSig: String) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_login(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),
+        FfiConverterString.lower(userId),
+        FfiConverterString.lower(userSig),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The logged-in userID, `""` when not logged in or unknown.
+     */
+open func loginUser(instanceId: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_login_user(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Submits a logout now (unknown id: 9002; not logged in: 2024).
+     */
+open func logout(instanceId: String) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_logout(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
+     */
+open func serverTimeMs(instanceId: String) -> Double  {
+    return try!  FfiConverterDouble.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_server_time_ms(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+open func setLogLevel(level: Double)throws   {try rustCallWithError(FfiConverterTypeChatError_lift) {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_set_log_level(
+            self.uniffiCloneHandle(),
+        FfiConverterDouble.lower(level),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Attaches the one sink (replacing any other); items queued before it are delivered first,
+     * in order.
+     */
+open func setSink(sink: HubSink)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_set_sink(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHubSink_lower(sink),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHub: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Hub
+
+    public static func lift(_ handle: UInt64) throws -> Hub {
+        return Hub(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Hub) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Hub {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Hub, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHub_lift(_ handle: UInt64) throws -> Hub {
+    return try FfiConverterTypeHub.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHub_lower(_ value: Hub) -> UInt64 {
+    return FfiConverterTypeHub.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * is held. It must return quickly and must not wait for a call of the hub to settle (that
+ * settlement is a later item of the same stream).
+ */
+public protocol HubSink: AnyObject, Sendable {
+    
+    func onItem(item: HubItem) 
+    
+}
+/**
+ * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * is held. It must return quickly and must not wait for a call of the hub to settle (that
+ * settlement is a later item of the same stream).
+ */
+open class HubSinkImpl: HubSink, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_natter_fn_clone_hubsink(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_natter_fn_free_hubsink(handle, $0) }
+    }
+
+    
+
+    
+open func onItem(item: HubItem)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hubsink_on_item(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHubItem_lower(item),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceHubSink {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceHubSink = UniffiVTableCallbackInterfaceHubSink(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeHubSink.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface HubSink: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeHubSink.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface HubSink: handle missing in uniffiClone")
+            }
+        },
+        onItem: { (
+            uniffiHandle: UInt64,
+            item: RustBuffer,
+            uniffiOutReturn: UnsafeMutableRawPointer,
+            uniffiCallStatus: UnsafeMutablePointer<RustCallStatus>
+        ) in
+            let makeCall = {
+                () throws -> () in
+                guard let uniffiObj = try? FfiConverterTypeHubSink.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return uniffiObj.onItem(
+                     item: try FfiConverterTypeHubItem_lift(item)
+                )
+            }
+
+            
+            let writeReturn = { () }
+            uniffiTraitInterfaceCall(
+                callStatus: uniffiCallStatus,
+                makeCall: makeCall,
+                writeReturn: writeReturn
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceHubSink> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceHubSink>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitHubSink() {
+    uniffi_natter_fn_init_callback_vtable_hubsink(UniffiCallbackInterfaceHubSink.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHubSink: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<HubSink>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = HubSink
+
+    public static func lift(_ handle: UInt64) throws -> HubSink {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HubSinkImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: HubSink) -> UInt64 {
+         if let rustImpl = value as? HubSinkImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HubSink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: HubSink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHubSink_lift(_ handle: UInt64) throws -> HubSink {
+    return try FfiConverterTypeHubSink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHubSink_lower(_ value: HubSink) -> UInt64 {
+    return FfiConverterTypeHubSink.lower(value)
+}
+
+
+
+
 /**
  * Options of one client instance. Unset optional fields take the Rust defaults
  * (`ChatConfig::new`): web platform, 10 s heartbeat, 15 s request and 30 s login timeouts.
@@ -1187,16 +1713,120 @@ public func FfiConverterTypeChatConfig_lower(_ value: ChatConfig) -> RustBuffer 
 
 
 /**
- * What `login` resolved with: `repeat_login` is true when the instance was already logged in
- * (then `error_info` names the logged-in user and nothing changed).
+ * Options of one instance. `None` takes the default of [`ChatConfig::new`].
+ */
+public struct InstanceOptions: Equatable, Hashable {
+    /**
+     * JS `SDKAppID`: a positive integer (missing, zero, negative or fractional: code 2000).
+     */
+    public var sdkAppId: Double?
+    /**
+     * JS `proxyServer`: `ws://` or `wss://` URL of the server (default the local dev server).
+     */
+    public var proxyServer: String?
+    /**
+     * `web` (default), `android`, `ios`, `ipad`, `windows`, `mac` or `linux`.
+     */
+    public var platform: String?
+    public var heartbeatIntervalMs: Double?
+    public var requestTimeoutMs: Double?
+    public var loginTimeoutMs: Double?
+    public var reconnectMinDelayMs: Double?
+    public var reconnectMaxDelayMs: Double?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * JS `SDKAppID`: a positive integer (missing, zero, negative or fractional: code 2000).
+         */sdkAppId: Double? = nil, 
+        /**
+         * JS `proxyServer`: `ws://` or `wss://` URL of the server (default the local dev server).
+         */proxyServer: String? = nil, 
+        /**
+         * `web` (default), `android`, `ios`, `ipad`, `windows`, `mac` or `linux`.
+         */platform: String? = nil, heartbeatIntervalMs: Double? = nil, requestTimeoutMs: Double? = nil, loginTimeoutMs: Double? = nil, reconnectMinDelayMs: Double? = nil, reconnectMaxDelayMs: Double? = nil) {
+        self.sdkAppId = sdkAppId
+        self.proxyServer = proxyServer
+        self.platform = platform
+        self.heartbeatIntervalMs = heartbeatIntervalMs
+        self.requestTimeoutMs = requestTimeoutMs
+        self.loginTimeoutMs = loginTimeoutMs
+        self.reconnectMinDelayMs = reconnectMinDelayMs
+        self.reconnectMaxDelayMs = reconnectMaxDelayMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension InstanceOptions: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeInstanceOptions: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> InstanceOptions {
+        return
+            try InstanceOptions(
+                sdkAppId: FfiConverterOptionDouble.read(from: &buf), 
+                proxyServer: FfiConverterOptionString.read(from: &buf), 
+                platform: FfiConverterOptionString.read(from: &buf), 
+                heartbeatIntervalMs: FfiConverterOptionDouble.read(from: &buf), 
+                requestTimeoutMs: FfiConverterOptionDouble.read(from: &buf), 
+                loginTimeoutMs: FfiConverterOptionDouble.read(from: &buf), 
+                reconnectMinDelayMs: FfiConverterOptionDouble.read(from: &buf), 
+                reconnectMaxDelayMs: FfiConverterOptionDouble.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: InstanceOptions, into buf: inout [UInt8]) {
+        FfiConverterOptionDouble.write(value.sdkAppId, into: &buf)
+        FfiConverterOptionString.write(value.proxyServer, into: &buf)
+        FfiConverterOptionString.write(value.platform, into: &buf)
+        FfiConverterOptionDouble.write(value.heartbeatIntervalMs, into: &buf)
+        FfiConverterOptionDouble.write(value.requestTimeoutMs, into: &buf)
+        FfiConverterOptionDouble.write(value.loginTimeoutMs, into: &buf)
+        FfiConverterOptionDouble.write(value.reconnectMinDelayMs, into: &buf)
+        FfiConverterOptionDouble.write(value.reconnectMaxDelayMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInstanceOptions_lift(_ buf: RustBuffer) throws -> InstanceOptions {
+    return try FfiConverterTypeInstanceOptions.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeInstanceOptions_lower(_ value: InstanceOptions) -> RustBuffer {
+    return FfiConverterTypeInstanceOptions.lower(value)
+}
+
+
+/**
+ * What `login` resolves with (`{repeatLogin, errorInfo}` in the reference SDK).
  */
 public struct LoginResult: Equatable, Hashable {
     public var repeatLogin: Bool
+    /**
+     * Set on a repeat login: names the user who is already logged in.
+     */
     public var errorInfo: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(repeatLogin: Bool, errorInfo: String?) {
+    public init(repeatLogin: Bool, 
+        /**
+         * Set on a repeat login: names the user who is already logged in.
+         */errorInfo: String?) {
         self.repeatLogin = repeatLogin
         self.errorInfo = errorInfo
     }
@@ -1245,8 +1875,91 @@ public func FfiConverterTypeLoginResult_lower(_ value: LoginResult) -> RustBuffe
 
 
 /**
+ * How a call ended.
+ */
+
+public enum CallOutcome: Equatable, Hashable {
+    
+    /**
+     * `data_json`: login → `{"repeatLogin":false}` or `{"repeatLogin":true,"errorInfo":"…"}`;
+     * logout and destroy → `{}`.
+     */
+    case ok(dataJson: String
+    )
+    /**
+     * `code`: the documented numeric code (2024, 2025, 2800, 70001, 9002, …).
+     */
+    case err(code: Int32, message: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CallOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCallOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = CallOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CallOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ok(dataJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .err(code: try FfiConverterInt32.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CallOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .ok(dataJson):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(dataJson, into: &buf)
+            
+        
+        case let .err(code,message):
+            writeInt(&buf, Int32(2))
+            FfiConverterInt32.write(code, into: &buf)
+            FfiConverterString.write(message, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallOutcome_lift(_ buf: RustBuffer) throws -> CallOutcome {
+    return try FfiConverterTypeCallOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCallOutcome_lower(_ value: CallOutcome) -> RustBuffer {
+    return FfiConverterTypeCallOutcome.lower(value)
+}
+
+
+
+/**
  * Every failure, each variant carrying its numeric `code` (the reference SDK's where it has
- * one, `shared/spec/compat.md`; Natter's own in the 9000 range) and an English `detail`.
+ * one, listed in the README of the Natter repository; Natter's own in the 9000 range) and an English `detail`.
  */
 public 
 enum ChatError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
@@ -1479,13 +2192,14 @@ public func FfiConverterTypeChatError_lower(_ value: ChatError) -> RustBuffer {
 
 
 /**
- * One event of a client instance; [`event_name`] gives the reference SDK's value.
+ * One event, named as the reference SDK's `TencentCloudChat.EVENT` values (see [`ChatEvent::name`]).
+ * Exported over UniFFI as it is.
  */
 
 public enum ChatEvent: Equatable, Hashable {
     
     /**
-     * `sdkStateReady`: a login succeeded (after its call resolved).
+     * `sdkStateReady`: a login succeeded (delivered right after its call resolved).
      */
     case sdkReady
     /**
@@ -1505,7 +2219,7 @@ public enum ChatEvent: Equatable, Hashable {
     /**
      * `error`.
      */
-    case error(code: Int32, detail: String
+    case error(code: Int32, message: String
     )
     /**
      * `sdkDestroy`: the instance's last event.
@@ -1542,7 +2256,7 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case 4: return .netStateChange(state: try FfiConverterTypeNetState.read(from: &buf)
         )
         
-        case 5: return .error(code: try FfiConverterInt32.read(from: &buf), detail: try FfiConverterString.read(from: &buf)
+        case 5: return .error(code: try FfiConverterInt32.read(from: &buf), message: try FfiConverterString.read(from: &buf)
         )
         
         case 6: return .sdkDestroy
@@ -1573,10 +2287,10 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
             FfiConverterTypeNetState.write(state, into: &buf)
             
         
-        case let .error(code,detail):
+        case let .error(code,message):
             writeInt(&buf, Int32(5))
             FfiConverterInt32.write(code, into: &buf)
-            FfiConverterString.write(detail, into: &buf)
+            FfiConverterString.write(message, into: &buf)
             
         
         case .sdkDestroy:
@@ -1604,26 +2318,101 @@ public func FfiConverterTypeChatEvent_lower(_ value: ChatEvent) -> RustBuffer {
 
 
 /**
- * Why the server ended a session (`KICKED_OUT` `data.type`; see [`kick_type_value`]).
+ * One item of the hub's stream.
+ */
+
+public enum HubItem: Equatable, Hashable {
+    
+    /**
+     * `name`: the reference SDK's event value (`sdkStateReady`, `kickedOut`, …); `data_json`:
+     * the event's data object as JSON text (`{}`, `{"type":"multipleAccount"}`,
+     * `{"state":"connected"}`, `{"code":..,"message":..}`, `{"SDKAppID":..}`).
+     */
+    case event(instanceId: String, name: String, dataJson: String
+    )
+    /**
+     * One per call id, after every event the call's instance emitted before it settled.
+     */
+    case settled(callId: UInt64, outcome: CallOutcome
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HubItem: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHubItem: FfiConverterRustBuffer {
+    typealias SwiftType = HubItem
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HubItem {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .event(instanceId: try FfiConverterString.read(from: &buf), name: try FfiConverterString.read(from: &buf), dataJson: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 2: return .settled(callId: try FfiConverterUInt64.read(from: &buf), outcome: try FfiConverterTypeCallOutcome.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HubItem, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .event(instanceId,name,dataJson):
+            writeInt(&buf, Int32(1))
+            FfiConverterString.write(instanceId, into: &buf)
+            FfiConverterString.write(name, into: &buf)
+            FfiConverterString.write(dataJson, into: &buf)
+            
+        
+        case let .settled(callId,outcome):
+            writeInt(&buf, Int32(2))
+            FfiConverterUInt64.write(callId, into: &buf)
+            FfiConverterTypeCallOutcome.write(outcome, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHubItem_lift(_ buf: RustBuffer) throws -> HubItem {
+    return try FfiConverterTypeHubItem.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHubItem_lower(_ value: HubItem) -> RustBuffer {
+    return FfiConverterTypeHubItem.lower(value)
+}
+
+
+
+/**
+ * Why the server ended a session (`KICKED_OUT` `data.type`: `multipleAccount`,
+ * `multipleDevice`, `userSigExpired`, `REST_API_Kick`).
  */
 
 public enum KickType: Equatable, Hashable {
     
-    /**
-     * Another instance of the same user on the web platform (`multipleAccount`).
-     */
     case multipleAccount
-    /**
-     * Another instance of the same user on another device or platform (`multipleDevice`).
-     */
     case multipleDevice
-    /**
-     * The session's UserSig reached its expiry (`userSigExpired`).
-     */
     case userSigExpired
-    /**
-     * The admin REST API kicked the user (`REST_API_Kick`).
-     */
     case restApi
 
 
@@ -1699,7 +2488,7 @@ public func FfiConverterTypeKickType_lower(_ value: KickType) -> RustBuffer {
 
 
 /**
- * Link state (`NET_STATE_CHANGE` `data.state`; see [`net_state_value`]).
+ * Link state (`NET_STATE_CHANGE` `data.state`: `connected`, `connecting`, `disconnected`).
  */
 
 public enum NetState: Equatable, Hashable {
@@ -1904,6 +2693,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
+    typealias SwiftType = Double?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterDouble.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -2016,40 +2829,6 @@ public func debugPanic(inFuture: Bool)async throws   {
         )
 }
 /**
- * The reference SDK's event value (`TencentCloudChat.EVENT.*`): `sdkStateReady`, `kickedOut`, …
- */
-public func eventName(event: ChatEvent) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_natter_fn_func_event_name(
-        FfiConverterTypeChatEvent_lower(event),uniffiCallStatus
-    )
-})
-}
-/**
- * The reference SDK's kick type value: `multipleAccount`, `multipleDevice`, `userSigExpired`,
- * `REST_API_Kick`.
- */
-public func kickTypeValue(kickType: KickType) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_natter_fn_func_kick_type_value(
-        FfiConverterTypeKickType_lower(kickType),uniffiCallStatus
-    )
-})
-}
-/**
- * The reference SDK's net state value: `connected`, `connecting`, `disconnected`.
- */
-public func netStateValue(state: NetState) -> String  {
-    return try!  FfiConverterString.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_natter_fn_func_net_state_value(
-        FfiConverterTypeNetState_lower(state),uniffiCallStatus
-    )
-})
-}
-/**
  * `setLogLevel`: 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent. Other values fail (9001).
  */
 public func setLogLevel(level: Int32)throws   {try rustCallWithError(FfiConverterTypeChatError_lift) {
@@ -2078,15 +2857,6 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_func_debug_panic() != 7241) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_natter_checksum_func_event_name() != 10699) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_natter_checksum_func_kick_type_value() != 23013) {
-        return InitializationResult.apiChecksumMismatch
-    }
-    if (uniffi_natter_checksum_func_net_state_value() != 48530) {
-        return InitializationResult.apiChecksumMismatch
-    }
     if (uniffi_natter_checksum_func_set_log_level() != 36204) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2102,7 +2872,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_method_chatclient_is_ready() != 61187) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_natter_checksum_method_chatclient_login() != 21570) {
+    if (uniffi_natter_checksum_method_chatclient_login() != 21759) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_method_chatclient_login_user() != 43962) {
@@ -2117,14 +2887,51 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_method_chatclient_server_time_ms() != 31769) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_natter_checksum_method_chatlistener_on_event() != 33180) {
+    if (uniffi_natter_checksum_method_chatlistener_on_event() != 58304) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_clear_sink() != 52178) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_create() != 48683) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_destroy() != 70) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_is_ready() != 22470) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_login() != 30330) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_login_user() != 7817) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_logout() != 60399) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_server_time_ms() != 6773) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_set_log_level() != 65213) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_set_sink() != 759) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hubsink_on_item() != 44908) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_constructor_chatclient_new() != 23451) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_natter_checksum_constructor_hub_new() != 59090) {
+        return InitializationResult.apiChecksumMismatch
+    }
 
     uniffiCallbackInitChatListener()
+    uniffiCallbackInitHubSink()
     return InitializationResult.ok
 }()
 

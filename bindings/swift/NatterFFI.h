@@ -250,6 +250,13 @@ typedef void (*UniffiCallbackInterfaceChatListenerMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HUB_SINK_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HUB_SINK_METHOD0
+typedef void (*UniffiCallbackInterfaceHubSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
+        RustCallStatus *_Nonnull uniffiCallStatus
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CHAT_LISTENER
 #define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_CHAT_LISTENER
 typedef struct UniffiVTableCallbackInterfaceChatListener {
@@ -257,6 +264,15 @@ typedef struct UniffiVTableCallbackInterfaceChatListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceChatListenerMethod0 _Nonnull onEvent;
 } UniffiVTableCallbackInterfaceChatListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HUB_SINK
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HUB_SINK
+typedef struct UniffiVTableCallbackInterfaceHubSink {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceHubSinkMethod0 _Nonnull onItem;
+} UniffiVTableCallbackInterfaceHubSink;
 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_CHATCLIENT
@@ -339,24 +355,95 @@ void uniffi_natter_fn_init_callback_vtable_chatlistener(const UniffiVTableCallba
 void uniffi_natter_fn_method_chatlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_HUB
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_HUB
+uint64_t uniffi_natter_fn_clone_hub(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FREE_HUB
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FREE_HUB
+void uniffi_natter_fn_free_hub(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CONSTRUCTOR_HUB_NEW
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CONSTRUCTOR_HUB_NEW
+uint64_t uniffi_natter_fn_constructor_hub_new(RustCallStatus *_Nonnull out_status
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_CLEAR_SINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_CLEAR_SINK
+void uniffi_natter_fn_method_hub_clear_sink(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_CREATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_CREATE
+RustBuffer uniffi_natter_fn_method_hub_create(uint64_t ptr, RustBuffer options, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_DESTROY
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_DESTROY
+uint64_t uniffi_natter_fn_method_hub_destroy(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_IS_READY
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_IS_READY
+int8_t uniffi_natter_fn_method_hub_is_ready(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_LOGIN
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_LOGIN
+uint64_t uniffi_natter_fn_method_hub_login(uint64_t ptr, RustBuffer instance_id, RustBuffer user_id, RustBuffer user_sig, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_LOGIN_USER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_LOGIN_USER
+RustBuffer uniffi_natter_fn_method_hub_login_user(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_LOGOUT
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_LOGOUT
+uint64_t uniffi_natter_fn_method_hub_logout(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SERVER_TIME_MS
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SERVER_TIME_MS
+double uniffi_natter_fn_method_hub_server_time_ms(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_LOG_LEVEL
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_LOG_LEVEL
+void uniffi_natter_fn_method_hub_set_log_level(uint64_t ptr, double level, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_SINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_SINK
+void uniffi_natter_fn_method_hub_set_sink(uint64_t ptr, uint64_t sink, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_HUBSINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_HUBSINK
+uint64_t uniffi_natter_fn_clone_hubsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FREE_HUBSINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FREE_HUBSINK
+void uniffi_natter_fn_free_hubsink(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_INIT_CALLBACK_VTABLE_HUBSINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_INIT_CALLBACK_VTABLE_HUBSINK
+void uniffi_natter_fn_init_callback_vtable_hubsink(const UniffiVTableCallbackInterfaceHubSink* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUBSINK_ON_ITEM
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUBSINK_ON_ITEM
+void uniffi_natter_fn_method_hubsink_on_item(uint64_t ptr, RustBuffer item, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_DEBUG_PANIC
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_DEBUG_PANIC
 uint64_t uniffi_natter_fn_func_debug_panic(int8_t in_future
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_EVENT_NAME
-#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_EVENT_NAME
-RustBuffer uniffi_natter_fn_func_event_name(RustBuffer event, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_KICK_TYPE_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_KICK_TYPE_VALUE
-RustBuffer uniffi_natter_fn_func_kick_type_value(RustBuffer kick_type, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_NET_STATE_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_NET_STATE_VALUE
-RustBuffer uniffi_natter_fn_func_net_state_value(RustBuffer state, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_SET_LOG_LEVEL
@@ -630,24 +717,6 @@ uint16_t uniffi_natter_checksum_func_debug_panic(void
     
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_EVENT_NAME
-#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_EVENT_NAME
-uint16_t uniffi_natter_checksum_func_event_name(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_KICK_TYPE_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_KICK_TYPE_VALUE
-uint16_t uniffi_natter_checksum_func_kick_type_value(void
-    
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_NET_STATE_VALUE
-#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_NET_STATE_VALUE
-uint16_t uniffi_natter_checksum_func_net_state_value(void
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_SET_LOG_LEVEL
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_FUNC_SET_LOG_LEVEL
 uint16_t uniffi_natter_checksum_func_set_log_level(void
@@ -714,9 +783,81 @@ uint16_t uniffi_natter_checksum_method_chatlistener_on_event(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_CLEAR_SINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_CLEAR_SINK
+uint16_t uniffi_natter_checksum_method_hub_clear_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_CREATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_CREATE
+uint16_t uniffi_natter_checksum_method_hub_create(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_DESTROY
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_DESTROY
+uint16_t uniffi_natter_checksum_method_hub_destroy(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_IS_READY
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_IS_READY
+uint16_t uniffi_natter_checksum_method_hub_is_ready(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_LOGIN
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_LOGIN
+uint16_t uniffi_natter_checksum_method_hub_login(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_LOGIN_USER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_LOGIN_USER
+uint16_t uniffi_natter_checksum_method_hub_login_user(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_LOGOUT
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_LOGOUT
+uint16_t uniffi_natter_checksum_method_hub_logout(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SERVER_TIME_MS
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SERVER_TIME_MS
+uint16_t uniffi_natter_checksum_method_hub_server_time_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_LOG_LEVEL
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_LOG_LEVEL
+uint16_t uniffi_natter_checksum_method_hub_set_log_level(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_SINK
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_SINK
+uint16_t uniffi_natter_checksum_method_hub_set_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUBSINK_ON_ITEM
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUBSINK_ON_ITEM
+uint16_t uniffi_natter_checksum_method_hubsink_on_item(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_CHATCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_CHATCLIENT_NEW
 uint16_t uniffi_natter_checksum_constructor_chatclient_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_HUB_NEW
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_HUB_NEW
+uint16_t uniffi_natter_checksum_constructor_hub_new(void
     
 );
 #endif

@@ -1,4 +1,4 @@
-//! The sans-IO session machine (`natter::session::Session`) fed random sequences of API calls,
+//! The sans-IO session machine (`natter::testing::Session`) fed random sequences of API calls,
 //! transport events (for the current and for stale connections) and timeouts on an injected,
 //! monotonically advancing clock. A model of a real transport decides which events are possible:
 //! per connection `connected` at most once and first, frames only while open, `closed` last.
@@ -18,7 +18,7 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use natter::session::{Call, CallOutcome, ConnId, LoginResult, Output, Session, SessionParams, Token};
+use natter::testing::{Call, CallOutcome, ConnId, LoginResult, Output, Session, SessionParams, Token};
 use natter::ChatEvent;
 use natter_protocol::{ClientFrame, KickType, NetState, Platform, ServerFrame};
 use std::collections::HashMap;

@@ -19,13 +19,13 @@ const CppH = require('@react-native/codegen/lib/generators/modules/GenerateModul
 const SPEC = resolve(__dirname, '..', 'src', 'NativeNatter.ts');
 const pkg = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8'));
 
-const METHODS = ['createInstance', 'login', 'logout', 'destroy', 'isReady', 'getLoginUser', 'getServerTime', 'setLogLevel'];
+const METHODS = ['create', 'login', 'logout', 'destroy', 'isReady', 'getLoginUser', 'getServerTime', 'setLogLevel'];
 
 function allText(files: Map<string, string>): string {
   return [...files.values()].join('\n');
 }
 
-test('codegen accepts NativeNatter.ts: module "Natter", the contract methods, and the onNatterEvent emitter', () => {
+test('codegen accepts NativeNatter.ts: module "Natter", the contract methods (all synchronous), and the onNatterItem emitter', () => {
   const schema = new TypeScriptParser().parseFile(SPEC);
   expect(SchemaValidator.getErrors(schema)).toEqual([]);
   const mod = schema.modules.NativeNatter;
@@ -36,28 +36,28 @@ test('codegen accepts NativeNatter.ts: module "Natter", the contract methods, an
     .filter((m: { typeAnnotation: { returnTypeAnnotation: { type: string } } }) => m.typeAnnotation.returnTypeAnnotation.type !== 'PromiseTypeAnnotation')
     .map((m: { name: string }) => m.name)
     .sort();
-  expect(sync).toEqual(['createInstance', 'getLoginUser', 'getServerTime', 'isReady', 'setLogLevel']);
+  expect(sync).toEqual([...METHODS].sort());
   expect(mod.spec.eventEmitters).toEqual([
     expect.objectContaining({
-      name: 'onNatterEvent',
+      name: 'onNatterItem',
       typeAnnotation: expect.objectContaining({ type: 'EventEmitterTypeAnnotation' }),
     }),
   ]);
-  const eventShape = mod.aliasMap.NatterEvent.properties.map((p: { name: string }) => p.name);
-  expect(eventShape).toEqual(['instanceId', 'name', 'data']);
+  const itemShape = mod.aliasMap.NatterItem.properties.map((p: { name: string }) => p.name);
+  expect(itemShape).toEqual(['kind', 'instanceId', 'name', 'data', 'callId', 'ok', 'code', 'message']);
 });
 
-test('the Java, ObjC++ and C++ generators produce the spec classes with every method and emitOnNatterEvent', () => {
+test('the Java, ObjC++ and C++ generators produce the spec classes with every method and emitOnNatterItem', () => {
   const schema = new TypeScriptParser().parseFile(SPEC);
   const name = pkg.codegenConfig.name as string;
   const java = allText(JavaSpec.generate(name, schema, pkg.codegenConfig.android.javaPackageName));
   const objc = allText(ObjCpp.generate(name, schema, undefined, false, ''));
   const cpp = allText(CppH.generate(name, schema, undefined, false));
   expect(java).toContain('class NativeNatterSpec');
-  expect(java).toContain('emitOnNatterEvent');
+  expect(java).toContain('emitOnNatterItem');
   expect(objc).toContain('NativeNatterSpec');
-  expect(objc).toContain('emitOnNatterEvent');
-  expect(cpp).toContain('onNatterEvent');
+  expect(objc).toContain('emitOnNatterItem');
+  expect(cpp).toContain('onNatterItem');
   for (const m of METHODS) {
     expect(java).toContain(` ${m}(`);
     expect(objc).toContain(m);
@@ -75,8 +75,8 @@ test('control: codegen rejects an invalid spec (a Date parameter, a tuple return
   const dir = mkdtempSync(join(tmpdir(), 'natter-codegen-'));
   const bad = join(dir, 'NativeBad.ts');
   const source = readFileSync(SPEC, 'utf8');
-  for (const replacement of ['setLogLevel(level: Date): void;', 'setLogLevel(level: number): [number, string];']) {
-    const changed = source.replace('setLogLevel(level: number): void;', replacement);
+  for (const replacement of ['setLogLevel(level: Date): Object;', 'setLogLevel(level: number): [number, string];']) {
+    const changed = source.replace('setLogLevel(level: number): Object;', replacement);
     expect(changed).not.toBe(source);
     writeFileSync(bad, changed);
     expect(() => new TypeScriptParser().parseFile(bad)).toThrow(/unsupported|Unrecognized/);

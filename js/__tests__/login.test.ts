@@ -2,7 +2,7 @@
  * e2e through the Node addon against a real natter-server: login results, repeat and in-flight
  * logins, every documented error code, SDK_READY ordering, getters, server time offset.
  */
-import { existsSync, readFileSync } from 'fs';
+import { readFileSync } from 'fs';
 import { resolve } from 'path';
 import { inflateSync } from 'zlib';
 import TencentCloudChat, { EVENT } from '../src/index';
@@ -199,10 +199,9 @@ describe('getters', () => {
   });
 });
 
-// The official vectors live in the project's shared spec folder beside the checkout (as for the
-// Rust test server/tests/usersig_vectors.rs); the test is skipped, visibly, where it is absent.
-const VECTORS = process.env.NATTER_USERSIG_VECTORS ?? resolve(__dirname, '..', '..', '..', 'shared', 'spec', 'usersig-vectors.json');
-(existsSync(VECTORS) ? test : test.skip)('the UserSig helper matches the official generator vectors (session.md §5)', () => {
+// The official generator's vectors, vendored in the repository (as for server/tests/usersig_vectors.rs).
+const VECTORS = resolve(__dirname, '..', '..', 'tests', 'vectors', 'usersig-vectors.json');
+test('the UserSig helper matches the official generator vectors (session.md §5)', () => {
   const list = JSON.parse(readFileSync(VECTORS, 'utf8')) as Array<Record<string, unknown>>;
   expect(list.length).toBeGreaterThan(0);
   const decode = (s: string) =>

@@ -1,75 +1,60 @@
 /**
- * Unit tests of the React Native path (backend.native.ts over the "Natter" TurboModule) with a
- * fake TurboModule: what differs from Node — string error codes from RN promise rejections,
- * events and promise settlements arriving in either order over the bridge, events raised before
- * the instance is known to JS, one subscription at load, a missing native module.
+ * Glue tests of the React Native path (backend.native.ts over the "Natter" TurboModule) with a
+ * fake TurboModule that speaks the hub contract (NativeNatter.ts): what the TS layer itself
+ * does — options passed through, promises settled by call id, events routed by instance id,
+ * response shapes, the create() cache, the macrotask between a settlement and the next item,
+ * a missing native module. The ordering itself is Rust's (tests/hub.rs) and is tested e2e in
+ * races.test.ts.
  */
-import type { NatterCreateOptions, NatterEvent, NatterLoginResult, Spec } from '../src/NativeNatter';
-
-type Deferred<T> = { promise: Promise<T>; resolve: (v: T) => void; reject: (e: unknown) => void };
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  return { promise, resolve, reject };
-}
-
-/** An RN-style rejection: React Native gives `code` as a string. */
-function rnError(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code, nativeStackAndroid: [] });
-}
+import type { NatterItem, Spec } from '../src/NativeNatter';
 
 class FakeTurboModule {
   subscriptions = 0;
-  handler: ((e: NatterEvent) => void) | undefined;
+  handler: ((item: NatterItem) => void) | undefined;
   next = 0;
-  logins: Array<{ id: string; d: Deferred<NatterLoginResult> }> = [];
-  logouts: Array<{ id: string; d: Deferred<void> }> = [];
-  destroys: Array<{ id: string; d: Deferred<void> }> = [];
-  created: NatterCreateOptions[] = [];
-  /** Events the fake raises synchronously inside createInstance (before JS knows the id). */
-  eventsOnCreate: Array<Omit<NatterEvent, 'instanceId'>> = [];
+  calls: Array<{ callId: number; method: string; id: string; args: string[] }> = [];
+  created: object[] = [];
+  createResult: object | undefined;
   logLevel = -1;
 
-  createInstance = (options: NatterCreateOptions): string => {
-    if (options.serverUrl.startsWith('http')) throw rnError('9001', 'invalid argument: server URL must start with ws://');
+  create = (options: object): object => {
     this.created.push(options);
-    const id = `rn-${++this.next}`;
-    for (const e of this.eventsOnCreate) this.emit({ instanceId: id, ...e });
-    return id;
+    if (this.createResult) return this.createResult;
+    return { instanceId: `rn-${this.created.length}` };
   };
-  login = (id: string): Promise<NatterLoginResult> => {
-    const d = deferred<NatterLoginResult>();
-    this.logins.push({ id, d });
-    return d.promise;
-  };
-  logout = (id: string): Promise<void> => {
-    const d = deferred<void>();
-    this.logouts.push({ id, d });
-    return d.promise;
-  };
-  destroy = (id: string): Promise<void> => {
-    const d = deferred<void>();
-    this.destroys.push({ id, d });
-    return d.promise;
-  };
+  private call(method: string, id: string, args: string[] = []): number {
+    const callId = ++this.next;
+    this.calls.push({ callId, method, id, args });
+    return callId;
+  }
+  login = (id: string, userId: string, userSig: string): number => this.call('login', id, [userId, userSig]);
+  logout = (id: string): number => this.call('logout', id);
+  destroy = (id: string): number => this.call('destroy', id);
   isReady = (): boolean => true;
   getLoginUser = (): string => 'rn-user';
   getServerTime = (): number => 1234;
-  setLogLevel = (level: number): void => {
+  setLogLevel = (level: number): object => {
+    if (level > 4) return { code: 9001, message: 'invalid argument: log level' };
     this.logLevel = level;
+    return {};
   };
-  onNatterEvent = (handler: (e: NatterEvent) => void) => {
+  onNatterItem = (handler: (item: NatterItem) => void) => {
     this.subscriptions += 1;
     this.handler = handler;
     const subscription = { remove: () => void (this.handler = undefined) };
     return subscription as unknown as import('react-native').EventSubscription;
   };
-  emit(e: NatterEvent): void {
-    this.handler?.(e);
+  emit(item: NatterItem): void {
+    this.handler?.(item);
+  }
+  event(instanceId: string, name: string, data: object = {}): void {
+    this.emit({ kind: 'event', instanceId, name, data: JSON.stringify(data) });
+  }
+  ok(callId: number, data: object = {}): void {
+    this.emit({ kind: 'settled', callId, ok: true, data: JSON.stringify(data) });
+  }
+  err(callId: number, code: number, message: string): void {
+    this.emit({ kind: 'settled', callId, ok: false, code, message });
   }
 }
 
@@ -98,140 +83,102 @@ test('the fake satisfies the codegen Spec type', () => {
   expect(fake).toBeDefined();
 });
 
-test('subscribes to onNatterEvent exactly once, at module load, before any create()', () => {
+test('subscribes to onNatterItem exactly once, at module load; create() passes the JS options through', () => {
   const fake = new FakeTurboModule();
   const chat = load(fake);
   expect(fake.subscriptions).toBe(1);
   chat.create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
-  chat.create({ SDKAppID: 2, proxyServer: 'ws://h/ws' });
+  chat.create({ SDKAppID: '2', proxyServer: 'ws://h/ws', platform: 'ios', heartbeatIntervalMs: 0.5, scene: 'x' } as never);
   expect(fake.subscriptions).toBe(1);
-  expect(fake.created[0]).toEqual({ sdkAppId: 1, serverUrl: 'ws://h/ws', platform: 'web' });
+  expect(fake.created).toEqual([
+    { SDKAppID: 1, proxyServer: 'ws://h/ws', platform: 'web' },
+    // Values are Rust's to judge (0.5 is refused there); the decimal string becomes a number.
+    { SDKAppID: 2, proxyServer: 'ws://h/ws', platform: 'ios', heartbeatIntervalMs: 0.5 },
+  ]);
 });
 
-test('RN string error codes become numeric ChatError codes; unknown codes become 9003', async () => {
-  const fake = new FakeTurboModule();
-  const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
-  const p = chat.login({ userID: 'u', userSig: 's' });
-  fake.logins[0]?.d.reject(rnError('70001', 'UserSig expired'));
-  await expect(p).rejects.toMatchObject({ code: 70001, message: 'UserSig expired', data: {} });
-  await expect(p).rejects.toBeInstanceOf(Error);
-  const q = chat.logout();
-  fake.logouts[0]?.d.reject(rnError('E_WEIRD', 'something'));
-  await expect(q).rejects.toMatchObject({ code: 9003 });
-});
-
-test('createInstance errors (thrown synchronously by the module) make create() throw the coded error', () => {
+test('create() results: {code} throws the coded error; 2000 with an SDKAppID returns null; without one, login rejects 2000', async () => {
   const fake = new FakeTurboModule();
   const m = load(fake);
-  expect(() => m.create({ SDKAppID: 1, proxyServer: 'http://h' })).toThrow(expect.objectContaining({ code: 9001 }));
-  // What a sync TurboModule method's exception looks like in JS: no code, "[code] text" message.
-  fake.createInstance = () => {
-    throw new Error('Exception in HostFunction: [9001] invalid argument: unknown platform "tablet"');
-  };
-  let thrown: { code?: number; message?: string } = {};
-  try {
-    m.create({ SDKAppID: 3, proxyServer: 'ws://h/ws' });
-  } catch (e) {
-    thrown = e as typeof thrown;
-  }
-  expect(thrown).toMatchObject({ code: 9001, message: 'invalid argument: unknown platform "tablet"' });
+  fake.createResult = { code: 9001, message: 'invalid argument: platform' };
+  expect(() => m.create({ SDKAppID: 1, proxyServer: 'ws://h/ws' })).toThrow(expect.objectContaining({ code: 9001 }));
+  fake.createResult = { code: 2000, message: 'invalid SDKAppID: SDKAppID must be a positive integer, got -5' };
+  const spy = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  expect(m.create({ SDKAppID: -5 })).toBeNull();
+  const missing = m.create({} as never);
+  spy.mockRestore();
+  await expect(missing.login({ userID: 'u', userSig: 's' })).rejects.toMatchObject({ code: 2000 });
+  expect(() => m.create({ SDKAppID: 1, heartbeatIntervalMs: '10' } as never)).toThrow(expect.objectContaining({ code: 9001 }));
 });
 
-test('SDK_READY emitted by native before the login promise settles is dispatched after it resolved', async () => {
+test('calls settle by call id with the reference shapes; errors carry numeric codes', async () => {
+  const fake = new FakeTurboModule();
+  const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
+  const first = chat.login({ userID: 'u', userSig: 's' });
+  const second = chat.login({ userID: 'u', userSig: 's' });
+  const [a, b] = fake.calls;
+  expect([a?.method, a?.id, a?.args]).toEqual(['login', 'rn-1', ['u', 's']]);
+  fake.err(b?.callId as number, 2025, 'another login is still in progress');
+  fake.ok(a?.callId as number, { repeatLogin: false });
+  await expect(second).rejects.toMatchObject({ code: 2025, message: 'another login is still in progress', data: {} });
+  await expect(second).rejects.toBeInstanceOf(Error);
+  expect(await first).toEqual({ code: 0, data: { repeatLogin: false } });
+  const again = chat.login({ userID: 'v', userSig: 's' });
+  fake.ok(fake.calls[2]?.callId as number, { repeatLogin: true, errorInfo: 'user "u" is already logged in' });
+  expect(await again).toEqual({ code: 0, data: { repeatLogin: true, errorInfo: 'user "u" is already logged in' } });
+  const out = chat.logout();
+  fake.ok(fake.calls[3]?.callId as number);
+  expect(await out).toEqual({ code: 0, data: {} });
+  await expect(chat.login({ userID: 1, userSig: 's' } as never)).rejects.toMatchObject({ code: 2002 });
+});
+
+test('a settlement and the next event in one burst: code after `await login()` runs before the SDK_READY handler', async () => {
   const fake = new FakeTurboModule();
   const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
   const order: string[] = [];
   chat.on('sdkStateReady', () => order.push('ready'));
-  chat.on('netStateChange', (e) => order.push(`net:${e.data.state}`));
-  const p = chat.login({ userID: 'u', userSig: 's' }).then(() => order.push('resolved'));
+  const done = (async () => {
+    await chat.login({ userID: 'u', userSig: 's' });
+    order.push('after await');
+  })();
+  fake.event('rn-1', 'netStateChange', { state: 'connected' });
+  fake.ok(fake.calls[0]?.callId as number, { repeatLogin: false });
+  fake.event('rn-1', 'sdkStateReady');
+  await done;
   await tick();
-  const id = fake.logins[0]?.id as string;
-  fake.emit({ instanceId: id, name: 'netStateChange', data: { state: 'connected' } });
-  fake.emit({ instanceId: id, name: 'sdkStateReady', data: {} });
-  expect(order).toEqual(['net:connected']); // held
-  fake.logins[0]?.d.resolve({ repeatLogin: false });
-  await p;
-  expect(order).toEqual(['net:connected', 'resolved']);
-  await tick();
-  expect(order).toEqual(['net:connected', 'resolved', 'ready']);
+  expect(order).toEqual(['after await', 'ready']);
 });
 
-test('events queued behind a held SDK_READY keep their order, and a failed login releases them', async () => {
+test('events are routed by instance id; an unknown id is ignored', async () => {
   const fake = new FakeTurboModule();
-  const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
+  const m = load(fake);
+  const one = m.create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
+  const two = m.create({ SDKAppID: 1, proxyServer: 'ws://h/ws', instanceName: 'two' });
   const seen: string[] = [];
-  for (const n of ['sdkStateReady', 'kickedOut', 'sdkStateNotReady']) chat.on(n, (e: { name: string }) => seen.push(e.name));
-  const p = chat.login({ userID: 'u', userSig: 's' });
-  const id = fake.logins[0]?.id as string;
-  fake.emit({ instanceId: id, name: 'sdkStateReady', data: {} });
-  fake.emit({ instanceId: id, name: 'kickedOut', data: { type: 'multipleAccount' } });
-  fake.emit({ instanceId: id, name: 'sdkStateNotReady', data: {} });
-  expect(seen).toEqual([]);
-  fake.logins[0]?.d.reject(rnError('2800', 'network'));
-  await expect(p).rejects.toMatchObject({ code: 2800 });
-  await tick();
-  expect(seen).toEqual(['sdkStateReady', 'kickedOut', 'sdkStateNotReady']);
+  one.on('kickedOut', (e) => seen.push(`one:${e.data.type}`));
+  two.on('kickedOut', (e) => seen.push(`two:${e.data.type}`));
+  fake.event('rn-2', 'kickedOut', { type: 'multipleAccount' });
+  fake.event('rn-9', 'kickedOut', { type: 'multipleDevice' });
+  fake.event('rn-1', 'kickedOut', { type: 'REST_API_Kick' });
+  expect(seen).toEqual(['two:multipleAccount', 'one:REST_API_Kick']);
 });
 
-test('logout resolves only after its SDK_NOT_READY was dispatched, even if native resolves first', async () => {
-  const fake = new FakeTurboModule();
-  const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
-  const order: string[] = [];
-  chat.on('sdkStateNotReady', () => order.push('notReady'));
-  const p = chat.logout().then((r) => {
-    order.push('resolved');
-    return r;
-  });
-  fake.logouts[0]?.d.resolve();
-  await tick();
-  expect(order).toEqual([]);
-  fake.emit({ instanceId: fake.logouts[0]?.id as string, name: 'sdkStateNotReady', data: {} });
-  expect(await p).toEqual({ code: 0, data: {} });
-  expect(order).toEqual(['notReady', 'resolved']);
-});
-
-test('destroy resolves after SDK_DESTROY, clears the cache; the same event is never delivered twice', async () => {
+test('destroy resolves on its settlement; SDK_DESTROY clears the cache entry', async () => {
   const fake = new FakeTurboModule();
   const m = load(fake);
   const chat = m.create({ SDKAppID: 5, proxyServer: 'ws://h/ws' });
+  expect(m.create({ SDKAppID: 5, proxyServer: 'ws://h/ws' })).toBe(chat);
   const destroyed: unknown[] = [];
   chat.on('sdkDestroy', (e) => destroyed.push(e.data));
   const p = chat.destroy();
-  const id = fake.destroys[0]?.id as string;
-  fake.emit({ instanceId: id, name: 'sdkDestroy', data: { SDKAppID: 5 } });
-  fake.destroys[0]?.d.resolve();
-  expect(await p).toEqual({ code: 0, data: {} });
+  fake.event('rn-1', 'sdkDestroy', { SDKAppID: 5 });
   expect(destroyed).toEqual([{ SDKAppID: 5 }]);
   expect(m.create({ SDKAppID: 5, proxyServer: 'ws://h/ws' })).not.toBe(chat);
-  expect(await chat.destroy()).toEqual({ code: 0, data: {} });
-  expect(fake.destroys).toHaveLength(1);
-  await expect(chat.login({ userID: 'u', userSig: 's' })).rejects.toMatchObject({ code: 9002 });
+  fake.ok(fake.calls[0]?.callId as number);
+  expect(await p).toEqual({ code: 0, data: {} });
 });
 
-test('events raised for an instance before JS knows its id reach handlers attached right after create(), in order, once', async () => {
-  const fake = new FakeTurboModule();
-  fake.eventsOnCreate = [
-    { name: 'netStateChange', data: { state: 'connecting' } },
-    { name: 'error', data: { code: 2800, message: 'x' } },
-  ];
-  const m = load(fake);
-  // A late event for an id JS has not registered yet (emitted on another thread while
-  // createInstance returns) waits in the module's buffer too.
-  fake.emit({ instanceId: 'rn-1', name: 'netStateChange', data: { state: 'disconnected' } });
-  const chat = m.create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
-  const seen: string[] = [];
-  chat.on('netStateChange', (e) => seen.push(`net:${e.data.state}`));
-  chat.on('error', (e) => seen.push(`error:${e.data.code}`));
-  fake.emit({ instanceId: 'rn-1', name: 'netStateChange', data: { state: 'connected' } }); // live, same tick
-  fake.emit({ instanceId: 'rn-999', name: 'netStateChange', data: { state: 'connected' } }); // another instance
-  expect(seen).toEqual([]); // dispatch starts on the next microtask
-  await Promise.resolve();
-  expect(seen).toEqual(['net:disconnected', 'net:connecting', 'error:2800', 'net:connected']);
-  await tick();
-  expect(seen).toHaveLength(4);
-});
-
-test('setLogLevel reaches the native module; invalid levels are ignored with an error log', () => {
+test('setLogLevel reaches the native module; a refused level is logged, not thrown', () => {
   const fake = new FakeTurboModule();
   const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
   chat.setLogLevel(3);

@@ -1,32 +1,20 @@
 /**
  * What the TS layer needs from a native backend: the shape of the "Natter" TurboModule
- * (NativeNatter.ts) without importing react-native, so that the public typings and the Node
- * build never depend on it. `backend.native.ts` checks at compile time that the codegen Spec
- * fits this contract; `backend.ts` adapts the Node addon to it.
+ * (NativeNatter.ts, which documents it) without importing react-native, so that the public
+ * typings and the Node build never depend on it. `backend.native.ts` checks at compile time
+ * that the codegen Spec fits this contract; `backend.ts` adapts the Node addon to it.
  */
 
-export type NatterCreateOptions = {
-  sdkAppId: number;
-  /** ws:// or wss:// URL of the Natter server (the reference SDK's `proxyServer`). */
-  serverUrl: string;
-  /** web | android | ios | ipad | windows | mac | linux */
-  platform: string;
-  heartbeatIntervalMs?: number;
-  requestTimeoutMs?: number;
-  loginTimeoutMs?: number;
-};
-
-export type NatterLoginResult = {
-  repeatLogin: boolean;
-  errorInfo?: string;
-};
-
-/** One native event: `name` is the reference SDK's event value, `data` its payload. */
-export type NatterEvent = {
-  instanceId: string;
-  name: string;
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-wrapper-object-types -- codegen's `Object`
-  data: Object;
+/** One item of the module's ordered stream (see NativeNatter.ts). */
+export type NatterItem = {
+  kind: string;
+  instanceId?: string;
+  name?: string;
+  data?: string;
+  callId?: number;
+  ok?: boolean;
+  code?: number;
+  message?: string;
 };
 
 export interface NatterSubscription {
@@ -34,16 +22,17 @@ export interface NatterSubscription {
 }
 
 export interface NatterBackend {
-  /** Validates the options and creates a client instance; throws a coded error. */
-  createInstance(options: NatterCreateOptions): string;
-  login(instanceId: string, userId: string, userSig: string): Promise<NatterLoginResult>;
-  logout(instanceId: string): Promise<void>;
-  destroy(instanceId: string): Promise<void>;
+  /** {instanceId} or {code, message}. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-wrapper-object-types -- codegen's `Object`
+  create(options: Object): Object;
+  login(instanceId: string, userId: string, userSig: string): number;
+  logout(instanceId: string): number;
+  destroy(instanceId: string): number;
   isReady(instanceId: string): boolean;
   getLoginUser(instanceId: string): string;
   getServerTime(instanceId: string): number;
-  /** 0 = debug … 4 = silent. */
-  setLogLevel(level: number): void;
-  /** Every event of every instance, in order per instance. */
-  onNatterEvent(handler: (event: NatterEvent) => void | Promise<void>): NatterSubscription;
+  /** 0 = debug … 4 = silent: {} or {code, message}. */
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-wrapper-object-types -- codegen's `Object`
+  setLogLevel(level: number): Object;
+  readonly onNatterItem: (handler: (item: NatterItem) => void | Promise<void>) => NatterSubscription;
 }

@@ -1,26 +1,28 @@
 /**
- * Node.js backend: the napi-rs addon of `bindings/node` (crate `natter-node`), wrapped into the
- * NativeNatter contract. React Native bundlers pick `backend.native.ts` instead, so this file and
- * the `.node` binary never reach a mobile bundle.
+ * Node.js backend: the napi-rs addon of `bindings/node` (crate `natter-node`), which already
+ * has the NativeNatter shape. React Native bundlers pick `backend.native.ts` instead, so this
+ * file and the `.node` binary never reach a mobile bundle.
  *
  * The addon is looked up at `$NATTER_NODE_ADDON`, else at `bindings/node/natter.node` in this
  * package or any parent folder of this file (`npm run build:addon` builds it there).
  */
-import type { NatterBackend, NatterCreateOptions, NatterEvent, NatterLoginResult } from './backend-types';
+import type { NatterBackend, NatterItem } from './backend-types';
 
-type Outcome<T> = { value: T; error?: undefined } | { error: { code: number; message: string }; value?: undefined };
-
-interface Addon {
-  createInstance(options: NatterCreateOptions): { instanceId: string } | { error: { code: number; message: string } };
-  login(instanceId: string, userId: string, userSig: string): Promise<Outcome<NatterLoginResult>>;
-  logout(instanceId: string): Promise<Outcome<null>>;
-  destroy(instanceId: string): Promise<Outcome<null>>;
+interface AddonHub {
+  create(options: object): object;
+  login(instanceId: string, userId: string, userSig: string): number;
+  logout(instanceId: string): number;
+  destroy(instanceId: string): number;
   isReady(instanceId: string): boolean;
   getLoginUser(instanceId: string): string;
   getServerTime(instanceId: string): number;
-  setLogLevel(level: number): { error: { code: number; message: string } } | undefined | null;
-  subscribe(callback: (event: NatterEvent) => void): void;
+  setLogLevel(level: number): object;
+  setSink(callback: (item: NatterItem) => void): void;
   instanceCount(): number;
+}
+
+interface Addon {
+  NatterHub: new () => AddonHub;
 }
 
 /** Where the addon is, or a list of the places searched. */
@@ -46,65 +48,45 @@ export function findAddon(): { path: string } | { searched: string[] } {
   }
 }
 
-function codedError(e: { code: number; message: string }): Error & { code: number } {
-  return Object.assign(new Error(e.message), { code: e.code });
-}
+let hub: AddonHub | undefined;
+const handlers = new Set<(item: NatterItem) => void | Promise<void>>();
 
-function unwrap<T>(o: Outcome<T>): T {
-  if (o.error) throw codedError(o.error);
-  return o.value as T;
-}
-
-let addon: Addon | undefined;
-const handlers = new Set<(event: NatterEvent) => void | Promise<void>>();
-
-export function loadAddon(): Addon {
-  if (addon) return addon;
+function loadHub(): AddonHub {
+  if (hub) return hub;
   const found = findAddon();
   if (!('path' in found)) {
-    throw codedError({
-      code: 9003,
-      message:
+    throw Object.assign(
+      new Error(
         'react-native-natter: the Node addon natter.node was not found (searched ' +
-        found.searched.join(', ') +
-        '). Build it with `npm run build:addon` (needs cargo) or set NATTER_NODE_ADDON.',
-    });
+          found.searched.join(', ') +
+          '). Build it with `npm run build:addon` (needs cargo) or set NATTER_NODE_ADDON.',
+      ),
+      { code: 9003 },
+    );
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded = require(found.path) as Addon;
-  loaded.subscribe((event) => {
-    for (const h of handlers) {
-      try {
-        void h(event);
-      } catch (err) {
-        console.error('[natter] event handler failed', err);
-      }
-    }
+  const addon = require(found.path) as Addon;
+  const made = new addon.NatterHub();
+  made.setSink((item) => {
+    for (const h of handlers) void h(item);
   });
-  addon = loaded;
-  return loaded;
+  hub = made;
+  return made;
 }
 
-/** The Node backend; throws a coded error (9003) when the addon cannot be loaded. */
+/** The Node backend (one hub per process); throws a coded error (9003) when the addon cannot be loaded. */
 export function getBackend(): NatterBackend {
-  const a = loadAddon();
+  const h = loadHub();
   return {
-    createInstance(options) {
-      const r = a.createInstance(options);
-      if ('error' in r) throw codedError(r.error);
-      return r.instanceId;
-    },
-    login: async (id, userId, userSig) => unwrap(await a.login(id, userId, userSig)),
-    logout: async (id) => void unwrap(await a.logout(id)),
-    destroy: async (id) => void unwrap(await a.destroy(id)),
-    isReady: (id) => a.isReady(id),
-    getLoginUser: (id) => a.getLoginUser(id),
-    getServerTime: (id) => a.getServerTime(id),
-    setLogLevel(level) {
-      const r = a.setLogLevel(level);
-      if (r && r.error) throw codedError(r.error);
-    },
-    onNatterEvent(handler) {
+    create: (options) => h.create(options),
+    login: (id, userId, userSig) => h.login(id, userId, userSig),
+    logout: (id) => h.logout(id),
+    destroy: (id) => h.destroy(id),
+    isReady: (id) => h.isReady(id),
+    getLoginUser: (id) => h.getLoginUser(id),
+    getServerTime: (id) => h.getServerTime(id),
+    setLogLevel: (level) => h.setLogLevel(level),
+    onNatterItem(handler) {
       handlers.add(handler);
       return { remove: () => void handlers.delete(handler) };
     },
@@ -113,5 +95,5 @@ export function getBackend(): NatterBackend {
 
 /** Node only: how many native instances are alive (leak checks in tests). */
 export function nativeInstanceCount(): number {
-  return loadAddon().instanceCount();
+  return loadHub().instanceCount();
 }

@@ -2,20 +2,17 @@
  * The TencentCloudChat-compatible session API over a NatterBackend (the RN TurboModule or the
  * Node addon). Everything here is platform-neutral; `index.ts` picks the backend.
  *
- * Event routing: one subscription to the backend's `onNatterEvent`, made when the module loads,
- * routes `{instanceId, name, data}` to the instance with that id. Events for an id the module does
- * not know yet are buffered and handed over when the instance registers, so none is lost; each
- * instance queues its events and dispatches them in arrival order, each exactly once.
+ * The behaviour lives in Rust (`natter::hub`): option validation, call order, the order of
+ * events and settlements, queueing before JS subscribed. This layer keeps only what is JS:
+ * promises by call id, events routed by instance id to `on`/`off` handlers (with `context`),
+ * the `create()` cache and the reference SDK's response shapes.
  *
- * Ordering rules of the reference SDK enforced here, whatever order the native side's promise
- * settlements and events reach JS in:
- * - `SDK_READY` is dispatched after the login promise resolved (held while a login is pending,
- *   released on the next macrotask after it settles);
- * - `logout()` resolves after its `SDK_NOT_READY` was dispatched;
- * - `destroy()` resolves after `SDK_DESTROY` (the instance's last event) was dispatched.
+ * Items are handled in stream order. After a promise settles, the rest of the stream waits for
+ * the next macrotask, so code after `await chat.login()` runs before the `SDK_READY` handlers
+ * (the reference order: the login promise resolves, then `SDK_READY`).
  */
 import { DEFAULT_PROXY_SERVER, ERROR_CODE, EVENT, TYPES } from './constants';
-import type { NatterBackend, NatterCreateOptions, NatterEvent } from './backend-types';
+import type { NatterBackend, NatterItem } from './backend-types';
 import type {
   ChatError,
   ChatEvent,
@@ -26,15 +23,14 @@ import type {
   LoginOptions,
 } from './types';
 
-/** How long `logout`/`destroy` wait for their event after the native call resolved. */
-const EVENT_WAIT_MS = 5000;
-/** Events kept for an instance id not registered (yet); beyond this the oldest are dropped. */
-const ORPHAN_LIMIT = 256;
-
 type AnyHandler = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Registration {
   handler: AnyHandler;
   context: unknown;
+}
+interface PendingCall {
+  resolve: (data: Record<string, unknown>) => void;
+  reject: (e: ChatError) => void;
 }
 
 export function chatError(code: number, message: string, data: Record<string, unknown> = {}): ChatError {
@@ -49,21 +45,29 @@ export function fromNative(e: unknown): ChatError {
   if (Number.isFinite(code) && raw.code !== '' && raw.code !== null && raw.code !== undefined) {
     return chatError(code, message);
   }
-  // Synchronous TurboModule methods cannot attach a code to the JS error: the native side
-  // throws with the message "[code] text" (RN may prefix it, e.g. "Exception in HostFunction: ").
-  const tagged = /\[(\d{1,9})\]\s*([\s\S]*)$/.exec(message);
-  if (tagged) return chatError(Number(tagged[1]), (tagged[2] ?? '').trim() || message);
   return chatError(ERROR_CODE.INTERNAL, `native module error: ${message}`);
 }
 
-/** Module-wide state shared by the instances of one module (one per backend). */
-class Hub {
+function parseData(text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  try {
+    const v: unknown = JSON.parse(text);
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Module-wide state of one backend: routes, pending calls, the create() cache, the item queue. */
+class Module {
   backend: NatterBackend | undefined;
   backendError: ChatError | undefined;
   logLevel = 2;
   readonly routes = new Map<string, ChatInstance>();
-  readonly orphans = new Map<string, NatterEvent[]>();
+  readonly calls = new Map<number, PendingCall>();
   readonly cache = new Map<string, ChatInstance>();
+  private readonly queue: NatterItem[] = [];
+  private paused = false;
 
   log(level: number, ...args: unknown[]): void {
     if (level < this.logLevel) return;
@@ -71,28 +75,39 @@ class Hub {
     out('[natter]', ...args);
   }
 
-  route = (event: NatterEvent): void => {
-    const target = this.routes.get(event.instanceId);
-    if (target) {
-      target.receive(event);
-      return;
-    }
-    let buffered = this.orphans.get(event.instanceId);
-    if (!buffered) this.orphans.set(event.instanceId, (buffered = []));
-    buffered.push(event);
-    if (buffered.length > ORPHAN_LIMIT) buffered.shift();
+  receive = (item: NatterItem): void => {
+    this.queue.push(item);
+    this.drain();
   };
 
-  /**
-   * Routes `id` to `instance`. Events buffered for it join its queue first; the instance starts
-   * dispatching on the next microtask, so handlers attached right after `create()` (same tick)
-   * get every event, the buffered ones included.
-   */
-  register(id: string, instance: ChatInstance): void {
-    this.routes.set(id, instance);
-    const buffered = this.orphans.get(id);
-    this.orphans.delete(id);
-    instance.start(buffered ?? []);
+  /** Registers a call id; the promise settles when its `settled` item is handled. */
+  track(callId: number): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => this.calls.set(callId, { resolve, reject }));
+  }
+
+  private drain(): void {
+    while (!this.paused && this.queue.length > 0) {
+      const item = this.queue.shift() as NatterItem;
+      if (item.kind === 'settled') {
+        this.settle(item);
+        // Let the awaiting code run (all of its microtasks) before the next item.
+        this.paused = true;
+        setTimeout(() => {
+          this.paused = false;
+          this.drain();
+        }, 0);
+      } else if (item.kind === 'event') {
+        this.routes.get(item.instanceId ?? '')?.dispatch(item.name ?? '', parseData(item.data));
+      }
+    }
+  }
+
+  private settle(item: NatterItem): void {
+    const call = this.calls.get(item.callId ?? -1);
+    if (!call) return;
+    this.calls.delete(item.callId as number);
+    if (item.ok) call.resolve(parseData(item.data));
+    else call.reject(chatError(item.code ?? ERROR_CODE.INTERNAL, item.message ?? 'unknown error'));
   }
 }
 
@@ -101,22 +116,14 @@ class Hub {
  */
 export class ChatInstance {
   /** @internal */ private readonly handlers = new Map<string, Registration[]>();
-  /** @internal */ private readonly queue: NatterEvent[] = [];
-  /** @internal */ private draining = false;
-  /** @internal Closed until the microtask after create(): see Hub.register. */ private gated = true;
-  /** @internal */ private pendingLogins = 0;
-  /** @internal */ private readonly received = new Map<string, number>();
-  /** @internal */ private readonly dispatched = new Map<string, number>();
-  /** @internal */ private waiters: Array<{ name: string; count: number; done: () => void }> = [];
-  /** @internal */ private destroying: Promise<ChatResponse<Record<string, never>>> | undefined;
-  /** @internal */ private destroyed = false;
 
   /** @internal */
   constructor(
-    private readonly hub: Hub,
+    private readonly module: Module,
+    /** @internal null: created without SDKAppID; every call fails with `missing`. */
     private readonly nativeId: string | null,
-    private readonly sdkAppId: number,
     private readonly cacheKey: string | null,
+    private readonly missing: ChatError | null = null,
   ) {}
 
   /**
@@ -125,43 +132,20 @@ export class ChatInstance {
    * already logged in. Rejects with a ChatError (2000/2002/2003/2025/2800/2801/700xx/9002).
    */
   async login(options: LoginOptions): Promise<ChatResponse<LoginData>> {
-    if (this.destroying || this.destroyed) throw this.destroyedError();
-    if (this.nativeId === null) throw chatError(ERROR_CODE.NO_SDKAPPID, 'SDKAppID is missing: pass it to create()');
     const userID: unknown = options?.userID;
     const userSig: unknown = options?.userSig;
-    if (typeof userID !== 'string' || userID === '') {
-      throw chatError(ERROR_CODE.NO_IDENTIFIER, 'userID is missing or empty');
-    }
-    if (typeof userSig !== 'string' || userSig === '') {
-      throw chatError(ERROR_CODE.NO_USERSIG, 'userSig is missing or empty');
-    }
-    const backend = this.hub.backend as NatterBackend;
-    this.pendingLogins += 1;
-    try {
-      const r = await backend.login(this.nativeId, userID, userSig);
-      return r.repeatLogin
-        ? { code: 0, data: { repeatLogin: true, errorInfo: r.errorInfo ?? '' } }
-        : { code: 0, data: { repeatLogin: false } };
-    } catch (e) {
-      throw fromNative(e);
-    } finally {
-      this.pendingLogins -= 1;
-      // SDK_READY (held meanwhile) goes out on the next macrotask: after the caller's `await`.
-      if (this.pendingLogins === 0 && this.queue.length > 0) setTimeout(() => this.drain(), 0);
-    }
+    // Only the JS types are checked here; the values are checked in Rust.
+    if (typeof userID !== 'string') throw chatError(ERROR_CODE.NO_IDENTIFIER, 'userID must be a string');
+    if (typeof userSig !== 'string') throw chatError(ERROR_CODE.NO_USERSIG, 'userSig must be a string');
+    const data = await this.call((b, id) => b.login(id, userID, userSig));
+    return data.repeatLogin === true
+      ? { code: 0, data: { repeatLogin: true, errorInfo: String(data.errorInfo ?? '') } }
+      : { code: 0, data: { repeatLogin: false } };
   }
 
   /** Logs out: `SDK_NOT_READY` is dispatched, then this resolves `{code: 0, data: {}}`. 2024 when not logged in. */
   async logout(): Promise<ChatResponse<Record<string, never>>> {
-    if (this.destroying || this.destroyed) throw this.destroyedError();
-    if (this.nativeId === null) throw chatError(ERROR_CODE.USER_NOT_LOGGED_IN, 'not logged in');
-    const target = this.count(this.received, EVENT.SDK_NOT_READY) + 1;
-    try {
-      await (this.hub.backend as NatterBackend).logout(this.nativeId);
-    } catch (e) {
-      throw fromNative(e);
-    }
-    await this.waitDispatched(EVENT.SDK_NOT_READY, target);
+    await this.call((b, id) => b.logout(id));
     return { code: 0, data: {} };
   }
 
@@ -170,27 +154,29 @@ export class ChatInstance {
    * is its last event and clears the `create()` cache entry. Resolves `{code: 0, data: {}}`,
    * also when logged out or already destroyed. Later calls reject with 9002.
    */
-  destroy(): Promise<ChatResponse<Record<string, never>>> {
-    if (!this.destroying) this.destroying = this.runDestroy();
-    return this.destroying;
+  async destroy(): Promise<ChatResponse<Record<string, never>>> {
+    if (this.nativeId === null) {
+      this.dispatch(EVENT.SDK_DESTROY, { SDKAppID: 0 });
+      return { code: 0, data: {} };
+    }
+    await this.call((b, id) => b.destroy(id));
+    this.forget();
+    return { code: 0, data: {} };
   }
 
   /** Synchronous: the logged-in userID, `''` when not logged in. */
   getLoginUser(): string {
-    if (this.destroyed || this.nativeId === null) return '';
-    return (this.hub.backend as NatterBackend).getLoginUser(this.nativeId);
+    return this.nativeId === null ? '' : (this.module.backend as NatterBackend).getLoginUser(this.nativeId);
   }
 
   /** Synchronous: the server's clock in ms (local clock before the first login). */
   getServerTime(): number {
-    if (this.destroyed || this.nativeId === null) return Date.now();
-    return (this.hub.backend as NatterBackend).getServerTime(this.nativeId);
+    return this.nativeId === null ? Date.now() : (this.module.backend as NatterBackend).getServerTime(this.nativeId);
   }
 
   /** Synchronous: true between `SDK_READY` and `SDK_NOT_READY`. */
   isReady(): boolean {
-    if (this.destroyed || this.nativeId === null) return false;
-    return (this.hub.backend as NatterBackend).isReady(this.nativeId);
+    return this.nativeId !== null && (this.module.backend as NatterBackend).isReady(this.nativeId);
   }
 
   /**
@@ -233,149 +219,54 @@ export class ChatInstance {
 
   /** 0 = debug … 4 = silent (process-wide, as the native log is). Other values are ignored with an error log. */
   setLogLevel(level: number): void {
-    if (!Number.isInteger(level) || level < 0 || level > 4) {
-      this.hub.log(3, `setLogLevel: level must be an integer 0..4, got ${String(level)}`);
+    const r = (this.module.backend?.setLogLevel(level) ?? {}) as { code?: number; message?: string };
+    if (typeof r.code === 'number') {
+      this.module.log(3, `setLogLevel: ${r.message ?? r.code}`);
       return;
     }
-    this.hub.logLevel = level;
-    try {
-      this.hub.backend?.setLogLevel(level);
-    } catch (e) {
-      this.hub.log(3, 'setLogLevel failed', e);
-    }
+    this.module.logLevel = level;
   }
 
   // ---- internals ----
 
-  /** @internal Queues events that arrived before registration, and opens the gate next microtask. */
-  start(buffered: NatterEvent[]): void {
-    for (const e of buffered) this.receive(e);
-    queueMicrotask(() => {
-      this.gated = false;
-      this.drain();
-    });
-  }
-
-  /** @internal Called by the hub with this instance's events, in native order. */
-  receive(event: NatterEvent): void {
-    this.received.set(event.name, this.count(this.received, event.name) + 1);
-    this.queue.push(event);
-    this.drain();
-  }
-
-  private drain(): void {
-    if (this.draining || this.gated) return;
-    this.draining = true;
-    try {
-      while (this.queue.length > 0) {
-        const next = this.queue[0] as NatterEvent;
-        if (next.name === EVENT.SDK_READY && this.pendingLogins > 0) break;
-        this.queue.shift();
-        this.dispatch(next);
-      }
-    } finally {
-      this.draining = false;
-    }
-  }
-
-  private dispatch(event: NatterEvent): void {
-    const name = event.name;
-    const data = (event.data ?? {}) as Record<string, unknown>;
-    if (name === EVENT.SDK_DESTROY) this.markDestroyed();
+  /** @internal Called by the module with this instance's events, in stream order. */
+  dispatch(name: string, data: Record<string, unknown>): void {
+    if (name === EVENT.SDK_DESTROY) this.forget();
     const registrations = (this.handlers.get(name) ?? []).slice();
     for (const r of registrations) {
       try {
         const result = r.handler.call(r.context, { name, data });
         if (result && typeof (result as Promise<unknown>).then === 'function') {
           (result as Promise<unknown>).then(undefined, (e: unknown) =>
-            this.hub.log(3, `a handler of ${name} rejected`, e),
+            this.module.log(3, `a handler of ${name} rejected`, e),
           );
         }
       } catch (e) {
-        this.hub.log(3, `a handler of ${name} threw; other handlers still run`, e);
+        this.module.log(3, `a handler of ${name} threw; other handlers still run`, e);
       }
     }
-    this.dispatched.set(name, this.count(this.dispatched, name) + 1);
-    const ready = this.waiters.filter((w) => this.count(this.dispatched, w.name) >= w.count);
-    this.waiters = this.waiters.filter((w) => !ready.includes(w));
-    for (const w of ready) w.done();
   }
 
-  private count(map: Map<string, number>, name: string): number {
-    return map.get(name) ?? 0;
+  private async call(start: (backend: NatterBackend, id: string) => number): Promise<Record<string, unknown>> {
+    if (this.missing) throw this.missing;
+    const backend = this.module.backend as NatterBackend;
+    return this.module.track(start(backend, this.nativeId as string));
   }
 
-  private waitDispatched(name: string, count: number): Promise<void> {
-    if (this.count(this.dispatched, name) >= count) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        this.hub.log(2, `${name} was not delivered within ${EVENT_WAIT_MS} ms; resolving anyway`);
-        resolve();
-      }, EVENT_WAIT_MS);
-      const waiter = {
-        name,
-        count,
-        done: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-      };
-      this.waiters.push(waiter);
-    });
-  }
-
-  private async runDestroy(): Promise<ChatResponse<Record<string, never>>> {
-    if (this.destroyed) return { code: 0, data: {} };
-    if (this.nativeId === null) {
-      this.receive({ instanceId: '', name: EVENT.SDK_DESTROY, data: { SDKAppID: this.sdkAppId } });
-      return { code: 0, data: {} };
-    }
-    const target = this.count(this.received, EVENT.SDK_DESTROY) + 1;
-    try {
-      await (this.hub.backend as NatterBackend).destroy(this.nativeId);
-    } catch (e) {
-      const err = fromNative(e);
-      if (err.code !== ERROR_CODE.INSTANCE_DESTROYED) throw err;
-    }
-    await this.waitDispatched(EVENT.SDK_DESTROY, target);
-    this.markDestroyed();
-    return { code: 0, data: {} };
-  }
-
-  private markDestroyed(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    if (this.cacheKey !== null && this.hub.cache.get(this.cacheKey) === this) this.hub.cache.delete(this.cacheKey);
-    if (this.nativeId !== null) {
-      const id = this.nativeId;
-      // Unroute once the queue is empty; nothing follows SDK_DESTROY.
-      setTimeout(() => {
-        if (this.hub.routes.get(id) === this) this.hub.routes.delete(id);
-      }, 0);
-    }
-  }
-
-  private destroyedError(): ChatError {
-    return chatError(ERROR_CODE.INSTANCE_DESTROYED, 'this instance has been destroyed; call create() again');
+  /** Drops the cache entry at `SDK_DESTROY` (a later create() makes a new instance). */
+  private forget(): void {
+    if (this.cacheKey !== null && this.module.cache.get(this.cacheKey) === this) this.module.cache.delete(this.cacheKey);
   }
 }
 
 /** The reference SDK's name for an instance. */
 export type ChatSDK = ChatInstance;
 
-function parseSdkAppId(v: unknown): number | null | undefined {
-  if (v === undefined || v === null || v === '' || v === 0) return undefined;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;
-  if (typeof v === 'string' && /^\d{1,15}$/.test(v.trim()) && Number(v) > 0) return Number(v);
-  return null;
-}
-
 export interface ChatModule {
   /**
    * Returns the instance for `(SDKAppID, instanceName)`, creating it when there is none (or the
-   * previous one was destroyed). An unparsable SDKAppID logs an error and returns `null`; bad
-   * Natter options throw a ChatError (9001).
+   * previous one was destroyed). Without SDKAppID the instance exists and its calls reject 2000;
+   * an invalid SDKAppID logs an error and returns `null`; other bad options throw a ChatError (9001).
    */
   create(options: CreateOptions): ChatInstance;
   readonly EVENT: typeof EVENT;
@@ -383,62 +274,73 @@ export interface ChatModule {
   readonly ERROR_CODE: typeof ERROR_CODE;
 }
 
-/** Builds the module over a backend provider, and subscribes to its events at once. */
+const NUMBER_OPTIONS = [
+  'heartbeatIntervalMs',
+  'requestTimeoutMs',
+  'loginTimeoutMs',
+  'reconnectMinDelayMs',
+  'reconnectMaxDelayMs',
+] as const;
+
+/** The SDKAppID as a JS number (the reference accepts its decimal string too); Rust validates it. */
+function sdkAppIdNumber(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') return /^\s*\d+\s*$/.test(v) ? Number(v) : NaN;
+  return typeof v === 'number' ? v : NaN;
+}
+
+/** Builds the module over a backend provider, and subscribes to its items at once. */
 export function createChatModule(getBackend: () => NatterBackend): ChatModule {
-  const hub = new Hub();
+  const mod = new Module();
   try {
-    hub.backend = getBackend();
-    hub.backend.onNatterEvent(hub.route);
+    mod.backend = getBackend();
+    mod.backend.onNatterItem(mod.receive);
   } catch (e) {
-    hub.backend = undefined;
-    hub.backendError = fromNative(e);
+    mod.backend = undefined;
+    mod.backendError = fromNative(e);
   }
 
   function create(options: CreateOptions): ChatInstance {
-    const o = (options ?? {}) as Partial<CreateOptions>;
-    const sdkAppId = parseSdkAppId(o.SDKAppID);
-    if (sdkAppId === null) {
-      hub.log(3, `create(): SDKAppID must be a positive integer, got ${JSON.stringify(o.SDKAppID)}`);
-      return null as unknown as ChatInstance;
-    }
+    const o = (options ?? {}) as Partial<CreateOptions> & Record<string, unknown>;
     const instanceName = o.instanceName ?? '';
     if (typeof instanceName !== 'string') {
       throw chatError(ERROR_CODE.INVALID_ARGUMENT, 'create(): instanceName must be a string');
     }
-    if (sdkAppId === undefined) {
-      // Like the reference: the instance exists, and login rejects 2000.
-      hub.log(3, 'create(): SDKAppID is missing; login() will fail with 2000');
-      return new ChatInstance(hub, null, 0, null);
-    }
-    const key = `${sdkAppId}\u0000${instanceName}`;
-    const cached = hub.cache.get(key);
+    const sdkAppId = sdkAppIdNumber(o.SDKAppID);
+    const key = `${String(sdkAppId)}\u0000${instanceName}`;
+    const cached = mod.cache.get(key);
     if (cached) return cached;
-    if (!hub.backend) throw hub.backendError as ChatError;
-    const native: NatterCreateOptions = {
-      sdkAppId,
-      serverUrl: o.proxyServer ?? DEFAULT_PROXY_SERVER,
+    if (!mod.backend) throw mod.backendError as ChatError;
+    // Marshal the JS types; the values are validated in Rust.
+    const native: Record<string, number | string> = {
+      proxyServer: o.proxyServer ?? DEFAULT_PROXY_SERVER,
       platform: o.platform ?? 'web',
     };
-    if (o.heartbeatIntervalMs !== undefined) native.heartbeatIntervalMs = o.heartbeatIntervalMs;
-    if (o.requestTimeoutMs !== undefined) native.requestTimeoutMs = o.requestTimeoutMs;
-    if (o.loginTimeoutMs !== undefined) native.loginTimeoutMs = o.loginTimeoutMs;
-    for (const [k, v] of Object.entries(native)) {
-      if (k !== 'serverUrl' && k !== 'platform' && (typeof v !== 'number' || !Number.isFinite(v))) {
-        throw chatError(ERROR_CODE.INVALID_ARGUMENT, `create(): ${k} must be a finite number`);
+    if (sdkAppId !== undefined) native.SDKAppID = sdkAppId;
+    for (const k of ['proxyServer', 'platform'] as const) {
+      if (typeof native[k] !== 'string') throw chatError(ERROR_CODE.INVALID_ARGUMENT, `create(): ${k} must be a string`);
+    }
+    for (const k of NUMBER_OPTIONS) {
+      const v = o[k];
+      if (v === undefined) continue;
+      if (typeof v !== 'number') throw chatError(ERROR_CODE.INVALID_ARGUMENT, `create(): ${k} must be a number`);
+      native[k] = v;
+    }
+    const r = mod.backend.create(native) as { instanceId?: string; code?: number; message?: string };
+    if (typeof r.instanceId !== 'string') {
+      const err = chatError(r.code ?? ERROR_CODE.INTERNAL, r.message ?? 'create() failed');
+      if (err.code !== ERROR_CODE.NO_SDKAPPID) throw err;
+      if (sdkAppId !== undefined) {
+        mod.log(3, `create(): ${err.message}`);
+        return null as unknown as ChatInstance;
       }
+      // Like the reference: the instance exists, and login rejects 2000.
+      mod.log(3, 'create(): SDKAppID is missing; login() will fail with 2000');
+      return new ChatInstance(mod, null, null, err);
     }
-    if (typeof native.serverUrl !== 'string' || typeof native.platform !== 'string') {
-      throw chatError(ERROR_CODE.INVALID_ARGUMENT, 'create(): proxyServer and platform must be strings');
-    }
-    let id: string;
-    try {
-      id = hub.backend.createInstance(native);
-    } catch (e) {
-      throw fromNative(e);
-    }
-    const instance = new ChatInstance(hub, id, sdkAppId, key);
-    hub.cache.set(key, instance);
-    hub.register(id, instance);
+    const instance = new ChatInstance(mod, r.instanceId, key);
+    mod.cache.set(key, instance);
+    mod.routes.set(r.instanceId, instance);
     if (o.logLevel !== undefined) instance.setLogLevel(o.logLevel);
     return instance;
   }

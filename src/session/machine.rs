@@ -11,7 +11,7 @@ pub type Token = u64;
 pub type ConnId = u64;
 
 /// What `login` resolves with (`{repeatLogin, errorInfo}` in the reference SDK).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct LoginResult {
     pub repeat_login: bool,
     /// Set on a repeat login: names the user who is already logged in.

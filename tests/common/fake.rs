@@ -147,7 +147,7 @@ pub async fn accept_login(stream: TcpStream) -> Option<Ws> {
     let (id, _) = read_login(&mut ws).await?;
     let ok = ServerFrame::LoginOk {
         id,
-        server_time_ms: natter::session::local_unix_ms(),
+        server_time_ms: natter::local_unix_ms(),
     };
     send_frame(&mut ws, &ok).await.then_some(ws)
 }
@@ -159,7 +159,7 @@ pub async fn serve_pings(mut ws: Ws) {
             if let Ok(ClientFrame::Ping { id }) = serde_json::from_str(&text) {
                 let pong = ServerFrame::Pong {
                     id,
-                    server_time_ms: natter::session::local_unix_ms(),
+                    server_time_ms: natter::local_unix_ms(),
                 };
                 if !send_frame(&mut ws, &pong).await {
                     return;

@@ -1,5 +1,6 @@
-// The generated Swift bindings against the real cdylib and a real server: lifecycle, ordered
-// events on Rust threads, every error code reachable from Swift, server time, panics as errors.
+// The generated Swift bindings (the public ChatClient) against the real cdylib and a real server:
+// calls settle in the reference order relative to their events; every error code reachable from
+// Swift, panics as errors.
 import Foundation
 import Natter
 import XCTest
@@ -68,16 +69,15 @@ final class BindingsTests: XCTestCase {
         XCTAssertTrue(repeated.errorInfo?.contains("alice") ?? false)
 
         try blocking { try await client.logout() }
-        XCTAssertEqual(recorder.events.next(), .sdkNotReady)
-        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .disconnected))
+        // logout resolves only after its events were delivered: they are there without waiting.
+        XCTAssertEqual(recorder.events.drain(), [.sdkNotReady, .netStateChange(state: .disconnected)])
         XCTAssertFalse(client.isReady())
 
         try blocking { try await client.destroy() }
-        XCTAssertEqual(recorder.events.next(), .sdkDestroy)
+        XCTAssertEqual(recorder.events.drain(), [.sdkDestroy], "destroy resolves after SDK_DESTROY was delivered")
         expectCode(9002) { _ = try await client.login(userId: "alice", userSig: "s") }
         try blocking { try await client.destroy() } // harmless twice
         XCTAssertTrue(recorder.events.drain().isEmpty, "nothing after SDK_DESTROY")
-        XCTAssertEqual(eventName(event: .sdkDestroy), "sdkDestroy")
     }
 
     func testEveryErrorCodeReachableFromSwift() throws {
@@ -110,65 +110,5 @@ final class BindingsTests: XCTestCase {
         expectCode(9003) { try await debugPanic(inFuture: true) }
         try blocking { try await client.destroy() }
         try blocking { try await offline.destroy() }
-    }
-
-    func testServerTimeFollowsAServerClockAnHourAhead() throws {
-        let hourMs: Int64 = 3_600_000
-        let server = try TestServer(["--clock-skew-ms", String(hourMs)])
-        let client = try ChatClient(config: config(server))
-        // Issued on the local clock: it must outlive the server's hour-ahead clock.
-        let sig = try TestServer.userSig("alice", expire: 86400)
-        _ = try blocking { try await client.login(userId: "alice", userSig: sig) }
-        let local = Int64(Date().timeIntervalSince1970 * 1000)
-        let error = client.serverTimeMs() - (local + hourMs)
-        XCTAssertLessThanOrEqual(abs(error), 20, "server time off by \(error) ms")
-        try blocking { try await client.destroy() }
-    }
-
-    func testKickTypesReachTheSwiftListenerInOrder() throws {
-        let server = try TestServer()
-        let first = try ChatClient(config: config(server, .ios))
-        let second = try ChatClient(config: config(server, .ios))
-        let r1 = Recorder(), r2 = Recorder()
-        _ = first.addListener(listener: r1)
-        _ = second.addListener(listener: r2)
-        let sig = try TestServer.userSig("alice")
-        _ = try blocking { try await first.login(userId: "alice", userSig: sig) }
-        XCTAssertEqual(r1.nextNonNet(), .sdkReady)
-        _ = try blocking { try await second.login(userId: "alice", userSig: sig) }
-        XCTAssertEqual(r2.nextNonNet(), .sdkReady)
-        XCTAssertEqual(r1.nextNonNet(), .kickedOut(kickType: .multipleDevice))
-        XCTAssertEqual(r1.nextNonNet(), .sdkNotReady)
-        XCTAssertFalse(first.isReady())
-
-        let reply = try server.admin("/v4/im_open_login_svc/kick", ["UserID": "alice"])
-        XCTAssertEqual(reply["ActionStatus"] as? String, "OK")
-        XCTAssertEqual(r2.nextNonNet(), .kickedOut(kickType: .restApi))
-        XCTAssertEqual(r2.nextNonNet(), .sdkNotReady)
-        XCTAssertEqual(kickTypeValue(kickType: .restApi), "REST_API_Kick")
-        try blocking { try await first.destroy() }
-        try blocking { try await second.destroy() }
-    }
-
-    func testFiftyClientsLogInConcurrently() throws {
-        let server = try TestServer()
-        let sigs = try (0..<50).map { try TestServer.userSig("user-\($0)") }
-        let clients = try (0..<50).map { _ in try ChatClient(config: config(server)) }
-        try blocking {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (i, client) in clients.enumerated() {
-                    group.addTask { _ = try await client.login(userId: "user-\(i)", userSig: sigs[i]) }
-                }
-                try await group.waitForAll()
-            }
-        }
-        for (i, client) in clients.enumerated() {
-            XCTAssertEqual(client.loginUser(), "user-\(i)")
-        }
-        try blocking {
-            for client in clients {
-                try await client.destroy()
-            }
-        }
     }
 }

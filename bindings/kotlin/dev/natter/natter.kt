@@ -660,6 +660,9 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceChatListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceHubSinkMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`item`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
+}
 @Structure.FieldOrder("uniffiFree", "uniffiClone", "onEvent")
 internal open class UniffiVTableCallbackInterfaceChatListener(
     @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
@@ -676,6 +679,25 @@ internal open class UniffiVTableCallbackInterfaceChatListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onEvent` = other.`onEvent`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "onItem")
+internal open class UniffiVTableCallbackInterfaceHubSink(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `onItem`: UniffiCallbackInterfaceHubSinkMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `onItem`: UniffiCallbackInterfaceHubSinkMethod0? = null,
+    ): UniffiVTableCallbackInterfaceHubSink(`uniffiFree`,`uniffiClone`,`onItem`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceHubSink) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `onItem` = other.`onItem`
     }
 
 }
@@ -706,12 +728,6 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_natter_checksum_func_debug_panic(
     ): Int
-    external fun uniffi_natter_checksum_func_event_name(
-    ): Int
-    external fun uniffi_natter_checksum_func_kick_type_value(
-    ): Int
-    external fun uniffi_natter_checksum_func_net_state_value(
-    ): Int
     external fun uniffi_natter_checksum_func_set_log_level(
     ): Int
     external fun uniffi_natter_checksum_method_chatclient_add_listener(
@@ -734,7 +750,31 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_natter_checksum_method_chatlistener_on_event(
     ): Int
+    external fun uniffi_natter_checksum_method_hub_clear_sink(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_create(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_destroy(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_is_ready(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_login(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_login_user(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_logout(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_server_time_ms(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_set_log_level(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_set_sink(
+    ): Int
+    external fun uniffi_natter_checksum_method_hubsink_on_item(
+    ): Int
     external fun uniffi_natter_checksum_constructor_chatclient_new(
+    ): Int
+    external fun uniffi_natter_checksum_constructor_hub_new(
     ): Int
     external fun ffi_natter_uniffi_contract_version(
     ): Int
@@ -753,6 +793,7 @@ internal object UniffiLib {
     init {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "natter"))
         uniffiCallbackInterfaceChatListener.register(this)
+        uniffiCallbackInterfaceHubSink.register(this)
         
     }
 
@@ -789,14 +830,42 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_natter_fn_method_chatlistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_natter_fn_clone_hub(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_free_hub(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_constructor_hub_new(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_method_hub_clear_sink(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_method_hub_create(`ptr`: Long,`options`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_natter_fn_method_hub_destroy(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_method_hub_is_ready(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_natter_fn_method_hub_login(`ptr`: Long,`instanceId`: RustBuffer.ByValue,`userId`: RustBuffer.ByValue,`userSig`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_method_hub_login_user(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_natter_fn_method_hub_logout(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_method_hub_server_time_ms(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Double
+    external fun uniffi_natter_fn_method_hub_set_log_level(`ptr`: Long,`level`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_method_hub_set_sink(`ptr`: Long,`sink`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_clone_hubsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_free_hubsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_init_callback_vtable_hubsink(`vtable`: UniffiVTableCallbackInterfaceHubSink,
+    ): Unit
+    external fun uniffi_natter_fn_method_hubsink_on_item(`ptr`: Long,`item`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_natter_fn_func_debug_panic(`inFuture`: Byte,
     ): Long
-    external fun uniffi_natter_fn_func_event_name(`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_natter_fn_func_kick_type_value(`kickType`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
-    external fun uniffi_natter_fn_func_net_state_value(`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun uniffi_natter_fn_func_set_log_level(`level`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun ffi_natter_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -921,15 +990,6 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_natter_checksum_func_debug_panic() and 0xFFFF) != 7241) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_natter_checksum_func_event_name() and 0xFFFF) != 10699) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_natter_checksum_func_kick_type_value() and 0xFFFF) != 23013) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
-    if ((lib.uniffi_natter_checksum_func_net_state_value() and 0xFFFF) != 48530) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_natter_checksum_func_set_log_level() and 0xFFFF) != 36204) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -945,7 +1005,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_natter_checksum_method_chatclient_is_ready() and 0xFFFF) != 61187) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_natter_checksum_method_chatclient_login() and 0xFFFF) != 21570) {
+    if ((lib.uniffi_natter_checksum_method_chatclient_login() and 0xFFFF) != 21759) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_method_chatclient_login_user() and 0xFFFF) != 43962) {
@@ -960,10 +1020,46 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_natter_checksum_method_chatclient_server_time_ms() and 0xFFFF) != 31769) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_natter_checksum_method_chatlistener_on_event() and 0xFFFF) != 33180) {
+    if ((lib.uniffi_natter_checksum_method_chatlistener_on_event() and 0xFFFF) != 58304) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_clear_sink() and 0xFFFF) != 52178) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_create() and 0xFFFF) != 48683) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_destroy() and 0xFFFF) != 70) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_is_ready() and 0xFFFF) != 22470) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_login() and 0xFFFF) != 30330) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_login_user() and 0xFFFF) != 7817) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_logout() and 0xFFFF) != 60399) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_server_time_ms() and 0xFFFF) != 6773) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_set_log_level() and 0xFFFF) != 65213) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_set_sink() and 0xFFFF) != 759) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hubsink_on_item() and 0xFFFF) != 44908) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_constructor_chatclient_new() and 0xFFFF) != 23451) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_constructor_hub_new() and 0xFFFF) != 59090) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1260,6 +1356,29 @@ public object FfiConverterLong: FfiConverter<Long, Long> {
 
     override fun write(value: Long, buf: ByteBuffer) {
         buf.putLong(value)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterDouble: FfiConverter<Double, Double> {
+    override fun lift(value: Double): Double {
+        return value
+    }
+
+    override fun read(buf: ByteBuffer): Double {
+        return buf.getDouble()
+    }
+
+    override fun lower(value: Double): Double {
+        return value
+    }
+
+    override fun allocationSize(value: Double) = 8UL
+
+    override fun write(value: Double, buf: ByteBuffer) {
+        buf.putDouble(value)
     }
 }
 
@@ -2139,6 +2258,805 @@ public object FfiConverterTypeChatListener: FfiConverter<ChatListener, Long> {
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Owns the instances of one face. Many hubs may exist; each has its own instances and sink.
+ */
+public interface HubInterface {
+    
+    /**
+     * Detaches the sink; later items queue again until the next `set_sink`.
+     */
+    fun `clearSink`()
+    
+    /**
+     * Validates `options` (JS option names and number semantics) and starts an instance; does
+     * not connect. Bad options: 2000 (SDKAppID missing, zero, negative or fractional) or 9001
+     * (any other option: zero, negative, fractional or NaN durations, bad URL, unknown platform).
+     */
+    fun `create`(`options`: InstanceOptions): kotlin.String
+    
+    /**
+     * Submits a destroy now; it settles `Ok` also for an unknown or destroyed id. The instance
+     * leaves the hub when its destroy settles.
+     */
+    fun `destroy`(`instanceId`: kotlin.String): kotlin.ULong
+    
+    fun `isReady`(`instanceId`: kotlin.String): kotlin.Boolean
+    
+    /**
+     * Submits a login now; its outcome arrives as `Settled { call_id }` (unknown id: 9002).
+     */
+    fun `login`(`instanceId`: kotlin.String, `userId`: kotlin.String, `userSig`: kotlin.String): kotlin.ULong
+    
+    /**
+     * The logged-in userID, `""` when not logged in or unknown.
+     */
+    fun `loginUser`(`instanceId`: kotlin.String): kotlin.String
+    
+    /**
+     * Submits a logout now (unknown id: 9002; not logged in: 2024).
+     */
+    fun `logout`(`instanceId`: kotlin.String): kotlin.ULong
+    
+    /**
+     * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
+     */
+    fun `serverTimeMs`(`instanceId`: kotlin.String): kotlin.Double
+    
+    /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+    fun `setLogLevel`(`level`: kotlin.Double)
+    
+    /**
+     * Attaches the one sink (replacing any other); items queued before it are delivered first,
+     * in order.
+     */
+    fun `setSink`(`sink`: HubSink)
+    
+    companion object
+}
+
+/**
+ * Owns the instances of one face. Many hubs may exist; each has its own instances and sink.
+ */
+open class Hub: Disposable, AutoCloseable, HubInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    constructor() :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_constructor_hub_new(
+    
+        _status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_natter_fn_free_hub(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_natter_fn_clone_hub(handle, status)
+        }
+    }
+
+    
+    /**
+     * Detaches the sink; later items queue again until the next `set_sink`.
+     */override fun `clearSink`()
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_clear_sink(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Validates `options` (JS option names and number semantics) and starts an instance; does
+     * not connect. Bad options: 2000 (SDKAppID missing, zero, negative or fractional) or 9001
+     * (any other option: zero, negative, fractional or NaN durations, bad URL, unknown platform).
+     */
+    @Throws(ChatException::class)override fun `create`(`options`: InstanceOptions): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatException) { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_create(
+        it,
+        
+        FfiConverterTypeInstanceOptions.lower(`options`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Submits a destroy now; it settles `Ok` also for an unknown or destroyed id. The instance
+     * leaves the hub when its destroy settles.
+     */override fun `destroy`(`instanceId`: kotlin.String): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_destroy(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    override fun `isReady`(`instanceId`: kotlin.String): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_is_ready(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Submits a login now; its outcome arrives as `Settled { call_id }` (unknown id: 9002).
+     */override fun `login`(`instanceId`: kotlin.String, `userId`: kotlin.String, `userSig`: kotlin.String): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_login(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),
+        FfiConverterString.lower(`userId`),
+        FfiConverterString.lower(`userSig`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The logged-in userID, `""` when not logged in or unknown.
+     */override fun `loginUser`(`instanceId`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_login_user(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Submits a logout now (unknown id: 9002; not logged in: 2024).
+     */override fun `logout`(`instanceId`: kotlin.String): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_logout(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
+     */override fun `serverTimeMs`(`instanceId`: kotlin.String): kotlin.Double {
+            return FfiConverterDouble.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_server_time_ms(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
+     * other number, a fractional one included, fails with 9001.
+     */
+    @Throws(ChatException::class)override fun `setLogLevel`(`level`: kotlin.Double)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatException) { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_set_log_level(
+        it,
+        
+        FfiConverterDouble.lower(`level`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Attaches the one sink (replacing any other); items queued before it are delivered first,
+     * in order.
+     */override fun `setSink`(`sink`: HubSink)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_set_sink(
+        it,
+        
+        FfiConverterTypeHubSink.lower(`sink`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHub: FfiConverter<Hub, Long> {
+    override fun lower(value: Hub): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Hub {
+        return Hub(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Hub {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Hub) = 8UL
+
+    override fun write(value: Hub, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * is held. It must return quickly and must not wait for a call of the hub to settle (that
+ * settlement is a later item of the same stream).
+ */
+public interface HubSink {
+    
+    fun `onItem`(`item`: HubItem)
+    
+    companion object
+}
+
+/**
+ * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * is held. It must return quickly and must not wait for a call of the hub to settle (that
+ * settlement is a later item of the same stream).
+ */
+open class HubSinkImpl: Disposable, AutoCloseable, HubSink
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_natter_fn_free_hubsink(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_natter_fn_clone_hubsink(handle, status)
+        }
+    }
+
+    override fun `onItem`(`item`: HubItem)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hubsink_on_item(
+        it,
+        
+        FfiConverterTypeHubItem.lower(`item`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceHubSink {
+    internal object `onItem`: UniffiCallbackInterfaceHubSinkMethod0 {
+        override fun callback(`uniffiHandle`: Long,`item`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,) {
+            val uniffiObj = FfiConverterTypeHubSink.handleMap.get(uniffiHandle)
+            val makeCall = { ->
+                uniffiObj.`onItem`(
+                    FfiConverterTypeHubItem.lift(`item`),
+                )
+            }
+            val writeReturn = { _: Unit -> Unit }
+            uniffiTraitInterfaceCall(uniffiCallStatus, makeCall, writeReturn)
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeHubSink.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeHubSink.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceHubSink.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `onItem`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_natter_fn_init_callback_vtable_hubsink(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHubSink: FfiConverter<HubSink, Long> {
+    internal val handleMap = UniffiHandleMap<HubSink>()
+
+    override fun lower(value: HubSink): Long {
+        if (value is HubSinkImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): HubSink {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return HubSinkImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): HubSink {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: HubSink) = 8UL
+
+    override fun write(value: HubSink, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * Options of one client instance. Unset optional fields take the Rust defaults
@@ -2219,12 +3137,94 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
 
 
 /**
- * What `login` resolved with: `repeat_login` is true when the instance was already logged in
- * (then `error_info` names the logged-in user and nothing changed).
+ * Options of one instance. `None` takes the default of [`ChatConfig::new`].
+ */
+data class InstanceOptions (
+    /**
+     * JS `SDKAppID`: a positive integer (missing, zero, negative or fractional: code 2000).
+     */
+    var `sdkAppId`: kotlin.Double? = null 
+    , 
+    /**
+     * JS `proxyServer`: `ws://` or `wss://` URL of the server (default the local dev server).
+     */
+    var `proxyServer`: kotlin.String? = null 
+    , 
+    /**
+     * `web` (default), `android`, `ios`, `ipad`, `windows`, `mac` or `linux`.
+     */
+    var `platform`: kotlin.String? = null 
+    , 
+    var `heartbeatIntervalMs`: kotlin.Double? = null 
+    , 
+    var `requestTimeoutMs`: kotlin.Double? = null 
+    , 
+    var `loginTimeoutMs`: kotlin.Double? = null 
+    , 
+    var `reconnectMinDelayMs`: kotlin.Double? = null 
+    , 
+    var `reconnectMaxDelayMs`: kotlin.Double? = null 
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOptions> {
+    override fun read(buf: ByteBuffer): InstanceOptions {
+        return InstanceOptions(
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: InstanceOptions) = (
+            FfiConverterOptionalDouble.allocationSize(value.`sdkAppId`) +
+            FfiConverterOptionalString.allocationSize(value.`proxyServer`) +
+            FfiConverterOptionalString.allocationSize(value.`platform`) +
+            FfiConverterOptionalDouble.allocationSize(value.`heartbeatIntervalMs`) +
+            FfiConverterOptionalDouble.allocationSize(value.`requestTimeoutMs`) +
+            FfiConverterOptionalDouble.allocationSize(value.`loginTimeoutMs`) +
+            FfiConverterOptionalDouble.allocationSize(value.`reconnectMinDelayMs`) +
+            FfiConverterOptionalDouble.allocationSize(value.`reconnectMaxDelayMs`)
+    )
+
+    override fun write(value: InstanceOptions, buf: ByteBuffer) {
+            FfiConverterOptionalDouble.write(value.`sdkAppId`, buf)
+            FfiConverterOptionalString.write(value.`proxyServer`, buf)
+            FfiConverterOptionalString.write(value.`platform`, buf)
+            FfiConverterOptionalDouble.write(value.`heartbeatIntervalMs`, buf)
+            FfiConverterOptionalDouble.write(value.`requestTimeoutMs`, buf)
+            FfiConverterOptionalDouble.write(value.`loginTimeoutMs`, buf)
+            FfiConverterOptionalDouble.write(value.`reconnectMinDelayMs`, buf)
+            FfiConverterOptionalDouble.write(value.`reconnectMaxDelayMs`, buf)
+    }
+}
+
+
+
+/**
+ * What `login` resolves with (`{repeatLogin, errorInfo}` in the reference SDK).
  */
 data class LoginResult (
     var `repeatLogin`: kotlin.Boolean
     , 
+    /**
+     * Set on a repeat login: names the user who is already logged in.
+     */
     var `errorInfo`: kotlin.String?
     
 ){
@@ -2260,11 +3260,108 @@ public object FfiConverterTypeLoginResult: FfiConverterRustBuffer<LoginResult> {
 
 
 
+/**
+ * How a call ended.
+ */
+sealed class CallOutcome {
+    
+    /**
+     * `data_json`: login → `{"repeatLogin":false}` or `{"repeatLogin":true,"errorInfo":"…"}`;
+     * logout and destroy → `{}`.
+     */
+    data class Ok(
+        val `dataJson`: kotlin.String) : CallOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * `code`: the documented numeric code (2024, 2025, 2800, 70001, 9002, …).
+     */
+    data class Err(
+        val `code`: kotlin.Int, 
+        val `message`: kotlin.String) : CallOutcome()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCallOutcome : FfiConverterRustBuffer<CallOutcome>{
+    override fun read(buf: ByteBuffer): CallOutcome {
+        return when(buf.getInt()) {
+            1 -> CallOutcome.Ok(
+                FfiConverterString.read(buf),
+                )
+            2 -> CallOutcome.Err(
+                FfiConverterInt.read(buf),
+                FfiConverterString.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: CallOutcome): ULong = when(value) {
+        is CallOutcome.Ok -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`dataJson`)
+            )
+        }
+        is CallOutcome.Err -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterInt.allocationSize(value.`code`)
+                + FfiConverterString.allocationSize(value.`message`)
+            )
+        }
+    }
+
+    override fun write(value: CallOutcome, buf: ByteBuffer) {
+        when(value) {
+            is CallOutcome.Ok -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`dataJson`, buf)
+                Unit
+            }
+            is CallOutcome.Err -> {
+                buf.putInt(2)
+                FfiConverterInt.write(value.`code`, buf)
+                FfiConverterString.write(value.`message`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 
 /**
  * Every failure, each variant carrying its numeric `code` (the reference SDK's where it has
- * one, `shared/spec/compat.md`; Natter's own in the 9000 range) and an English `detail`.
+ * one, listed in the README of the Natter repository; Natter's own in the 9000 range) and an English `detail`.
  */
 sealed class ChatException: kotlin.Exception() {
     
@@ -2625,12 +3722,13 @@ public object FfiConverterTypeChatError : FfiConverterRustBuffer<ChatException> 
 
 
 /**
- * One event of a client instance; [`event_name`] gives the reference SDK's value.
+ * One event, named as the reference SDK's `TencentCloudChat.EVENT` values (see [`ChatEvent::name`]).
+ * Exported over UniFFI as it is.
  */
 sealed class ChatEvent {
     
     /**
-     * `sdkStateReady`: a login succeeded (after its call resolved).
+     * `sdkStateReady`: a login succeeded (delivered right after its call resolved).
      */
     object SdkReady : ChatEvent()
     
@@ -2670,7 +3768,7 @@ sealed class ChatEvent {
      */
     data class Error(
         val `code`: kotlin.Int, 
-        val `detail`: kotlin.String) : ChatEvent()
+        val `message`: kotlin.String) : ChatEvent()
         
     {
         
@@ -2749,7 +3847,7 @@ public object FfiConverterTypeChatEvent : FfiConverterRustBuffer<ChatEvent>{
             (
                 4UL
                 + FfiConverterInt.allocationSize(value.`code`)
-                + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterString.allocationSize(value.`message`)
             )
         }
         is ChatEvent.SdkDestroy -> {
@@ -2783,7 +3881,7 @@ public object FfiConverterTypeChatEvent : FfiConverterRustBuffer<ChatEvent>{
             is ChatEvent.Error -> {
                 buf.putInt(5)
                 FfiConverterInt.write(value.`code`, buf)
-                FfiConverterString.write(value.`detail`, buf)
+                FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is ChatEvent.SdkDestroy -> {
@@ -2799,26 +3897,121 @@ public object FfiConverterTypeChatEvent : FfiConverterRustBuffer<ChatEvent>{
 
 
 /**
- * Why the server ended a session (`KICKED_OUT` `data.type`; see [`kick_type_value`]).
+ * One item of the hub's stream.
+ */
+sealed class HubItem {
+    
+    /**
+     * `name`: the reference SDK's event value (`sdkStateReady`, `kickedOut`, …); `data_json`:
+     * the event's data object as JSON text (`{}`, `{"type":"multipleAccount"}`,
+     * `{"state":"connected"}`, `{"code":..,"message":..}`, `{"SDKAppID":..}`).
+     */
+    data class Event(
+        val `instanceId`: kotlin.String, 
+        val `name`: kotlin.String, 
+        val `dataJson`: kotlin.String) : HubItem()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * One per call id, after every event the call's instance emitted before it settled.
+     */
+    data class Settled(
+        val `callId`: kotlin.ULong, 
+        val `outcome`: dev.natter.CallOutcome) : HubItem()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeHubItem : FfiConverterRustBuffer<HubItem>{
+    override fun read(buf: ByteBuffer): HubItem {
+        return when(buf.getInt()) {
+            1 -> HubItem.Event(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            2 -> HubItem.Settled(
+                FfiConverterULong.read(buf),
+                FfiConverterTypeCallOutcome.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: HubItem): ULong = when(value) {
+        is HubItem.Event -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`instanceId`)
+                + FfiConverterString.allocationSize(value.`name`)
+                + FfiConverterString.allocationSize(value.`dataJson`)
+            )
+        }
+        is HubItem.Settled -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterULong.allocationSize(value.`callId`)
+                + FfiConverterTypeCallOutcome.allocationSize(value.`outcome`)
+            )
+        }
+    }
+
+    override fun write(value: HubItem, buf: ByteBuffer) {
+        when(value) {
+            is HubItem.Event -> {
+                buf.putInt(1)
+                FfiConverterString.write(value.`instanceId`, buf)
+                FfiConverterString.write(value.`name`, buf)
+                FfiConverterString.write(value.`dataJson`, buf)
+                Unit
+            }
+            is HubItem.Settled -> {
+                buf.putInt(2)
+                FfiConverterULong.write(value.`callId`, buf)
+                FfiConverterTypeCallOutcome.write(value.`outcome`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
+ * Why the server ended a session (`KICKED_OUT` `data.type`: `multipleAccount`,
+ * `multipleDevice`, `userSigExpired`, `REST_API_Kick`).
  */
 
 enum class KickType {
     
-    /**
-     * Another instance of the same user on the web platform (`multipleAccount`).
-     */
     MULTIPLE_ACCOUNT,
-    /**
-     * Another instance of the same user on another device or platform (`multipleDevice`).
-     */
     MULTIPLE_DEVICE,
-    /**
-     * The session's UserSig reached its expiry (`userSigExpired`).
-     */
     USER_SIG_EXPIRED,
-    /**
-     * The admin REST API kicked the user (`REST_API_Kick`).
-     */
     REST_API;
 
     
@@ -2850,7 +4043,7 @@ public object FfiConverterTypeKickType: FfiConverterRustBuffer<KickType> {
 
 
 /**
- * Link state (`NET_STATE_CHANGE` `data.state`; see [`net_state_value`]).
+ * Link state (`NET_STATE_CHANGE` `data.state`: `connected`, `connecting`, `disconnected`).
  */
 
 enum class NetState {
@@ -2965,6 +4158,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
+    override fun read(buf: ByteBuffer): kotlin.Double? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterDouble.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Double?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterDouble.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Double?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterDouble.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -3051,49 +4276,6 @@ public object FfiConverterOptionalTypePlatform: FfiConverterRustBuffer<Platform?
         ChatException.ErrorHandler,
     )
     }
-
-        /**
-         * The reference SDK's event value (`TencentCloudChat.EVENT.*`): `sdkStateReady`, `kickedOut`, …
-         */ fun `eventName`(`event`: ChatEvent): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_natter_fn_func_event_name(
-    
-        
-        FfiConverterTypeChatEvent.lower(`event`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * The reference SDK's kick type value: `multipleAccount`, `multipleDevice`, `userSigExpired`,
-         * `REST_API_Kick`.
-         */ fun `kickTypeValue`(`kickType`: KickType): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_natter_fn_func_kick_type_value(
-    
-        
-        FfiConverterTypeKickType.lower(`kickType`),_status)
-}
-    )
-    }
-    
-
-        /**
-         * The reference SDK's net state value: `connected`, `connecting`, `disconnected`.
-         */ fun `netStateValue`(`state`: NetState): kotlin.String {
-            return FfiConverterString.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_natter_fn_func_net_state_value(
-    
-        
-        FfiConverterTypeNetState.lower(`state`),_status)
-}
-    )
-    }
-    
 
         /**
          * `setLogLevel`: 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent. Other values fail (9001).

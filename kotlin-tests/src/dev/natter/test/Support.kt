@@ -9,9 +9,6 @@ import dev.natter.ChatException
 import dev.natter.ChatListener
 import dev.natter.NetState
 import dev.natter.Platform
-import dev.natter.eventName
-import dev.natter.kickTypeValue
-import dev.natter.netStateValue
 import dev.natter.reactnative.NatterBridge
 import java.io.File
 import java.net.ServerSocket
@@ -45,14 +42,29 @@ class NatterServer private constructor(private val process: Process, val wsUrl: 
     val httpBase: String = URI(wsUrl).let { "http://${it.host}:${it.port}" }
 
     /** The admin REST API kick of every instance of [user]; returns the response body. */
-    fun restKick(user: String): String {
-        val sig = userSig(ADMIN)
-        val uri = URI("$httpBase/v4/im_open_login_svc/kick?sdkappid=$DEV_APP&identifier=$ADMIN&usersig=$sig&random=1&contenttype=json")
+    fun restKick(user: String): String = rest("/v4/im_open_login_svc/kick", """{"UserID":"$user"}""")
+
+    /** `Online` or `Offline`: the server's view of [user] (admin REST API `query_online_status`). */
+    fun onlineStatus(user: String): String {
+        val body = rest("/v4/openim/query_online_status", """{"To_Account":["$user"]}""")
+        return Regex(""""Status"\s*:\s*"(Online|Offline)"""").find(body)?.groupValues?.get(1)
+            ?: fail("no Status in $body")
+    }
+
+    /** POSTs [json] to the admin REST API as the dev admin; returns the response body. */
+    private val adminSig by lazy { userSig(ADMIN) }
+
+    // One client, so polls reuse one kept-alive connection instead of opening one each.
+    private val http = HttpClient.newHttpClient()
+
+    private fun rest(path: String, json: String): String {
+        val sig = adminSig
+        val uri = URI("$httpBase$path?sdkappid=$DEV_APP&identifier=$ADMIN&usersig=$sig&random=1&contenttype=json")
         val req = HttpRequest.newBuilder(uri)
             .header("Content-Type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString("""{"UserID":"$user"}"""))
+            .POST(HttpRequest.BodyPublishers.ofString(json))
             .build()
-        val resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString())
+        val resp = http.send(req, HttpResponse.BodyHandlers.ofString())
         assertEquals(200, resp.statusCode(), resp.body())
         return resp.body()
     }
@@ -181,10 +193,10 @@ class Recorder : ChatListener {
 
 /** Readable form of an event (the generated objects have no toString). */
 fun show(e: ChatEvent): String = when (e) {
-    is ChatEvent.KickedOut -> "${eventName(e)}(${kickTypeValue(e.kickType)})"
-    is ChatEvent.NetStateChange -> "${eventName(e)}(${netStateValue(e.state)})"
-    is ChatEvent.Error -> "${eventName(e)}(${e.code}, ${e.detail})"
-    else -> eventName(e)
+    is ChatEvent.KickedOut -> "KickedOut(${e.kickType})"
+    is ChatEvent.NetStateChange -> "NetStateChange(${e.state})"
+    is ChatEvent.Error -> "Error(${e.code}, ${e.message})"
+    else -> e.javaClass.simpleName
 }
 
 fun show(events: List<ChatEvent>) = events.map(::show)
