@@ -51,6 +51,27 @@ export function findAddon(): { path: string } | { searched: string[] } {
 let hub: AddonHub | undefined;
 const handlers = new Set<(item: NatterItem) => void | Promise<void>>();
 
+/**
+ * Node exits when nothing keeps its loop alive, and the addon's item callback is weak (it never
+ * keeps Node alive by itself). So a call in flight holds a ref'd timer until its settlement
+ * arrives, as a pending napi promise did: `await chat.login()` in a script is not cut short.
+ * (Staying alive while logged in is a separate question: issue 13.)
+ */
+const inFlight = new Set<number>();
+let keepAlive: ReturnType<typeof setInterval> | undefined;
+
+function started(callId: number): number {
+  inFlight.add(callId);
+  keepAlive ??= setInterval(() => undefined, 1 << 30);
+  return callId;
+}
+
+function settled(item: NatterItem): void {
+  if (item.kind !== 'settled' || !inFlight.delete(item.callId ?? -1) || inFlight.size > 0) return;
+  clearInterval(keepAlive);
+  keepAlive = undefined;
+}
+
 function loadHub(): AddonHub {
   if (hub) return hub;
   const found = findAddon();
@@ -68,6 +89,7 @@ function loadHub(): AddonHub {
   const addon = require(found.path) as Addon;
   const made = new addon.NatterHub();
   made.setSink((item) => {
+    settled(item);
     for (const h of handlers) void h(item);
   });
   hub = made;
@@ -79,9 +101,9 @@ export function getBackend(): NatterBackend {
   const h = loadHub();
   return {
     create: (options) => h.create(options),
-    login: (id, userId, userSig) => h.login(id, userId, userSig),
-    logout: (id) => h.logout(id),
-    destroy: (id) => h.destroy(id),
+    login: (id, userId, userSig) => started(h.login(id, userId, userSig)),
+    logout: (id) => started(h.logout(id)),
+    destroy: (id) => started(h.destroy(id)),
     isReady: (id) => h.isReady(id),
     getLoginUser: (id) => h.getLoginUser(id),
     getServerTime: (id) => h.getServerTime(id),
