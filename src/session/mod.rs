@@ -6,5 +6,5 @@ mod clock;
 mod machine;
 
 pub use backoff::{Backoff, Jitter};
-pub use clock::{is_plausible_server_ms, local_unix_ms, ServerClock, EARLIEST_SERVER_MS, LATEST_SERVER_MS};
+pub use clock::{is_plausible_server_ms, local_unix_ms, ServerClock};
 pub use machine::{Call, CallOutcome, ConnId, LoginResult, Output, Session, SessionParams, Token};
