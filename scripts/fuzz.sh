@@ -5,11 +5,12 @@
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default: 30 s, every target)
 #
 # Installs cargo-fuzz into the cache when missing; uses the nightly toolchain when rustup has one,
-# else stable with RUSTC_BOOTSTRAP=1 (the sanitizer flags are nightly-only). The fuzz build has its
-# own target dir (fuzz/target) and its own workspace, so it never touches the main build. New
-# inputs libFuzzer finds go to fuzz/target/corpus/<target> (not committed); a crash is written to
-# fuzz/artifacts/<target>/ and makes this script exit non-zero, printing the input's path.
-# Reproduce one with: fuzz/target/<triple>/release/<target> fuzz/artifacts/<target>/crash-…
+# else stable with RUSTC_BOOTSTRAP=1 (cargo-fuzz's flags are nightly-only). The fuzz build has its
+# own workspace and its own target dir ($NATTER_CACHE/fuzz-target, or NATTER_FUZZ_TARGET_DIR), so
+# it never touches the main build. New inputs libFuzzer finds go to <target dir>/corpus/<target>
+# (not committed); a crash is written to fuzz/artifacts/<target>/ and makes this script exit
+# non-zero, printing the input's path. Reproduce one with:
+#   <target dir>/<triple>/release/<target> fuzz/artifacts/<target>/crash-…
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -47,9 +48,13 @@ HOST=$(rustc "${TOOLCHAIN[@]}" -vV | sed -n 's/^host: //p')
 
 # A CARGO_TARGET_DIR set for the main workspace must not redirect (or mix with) the fuzz build.
 unset CARGO_TARGET_DIR
-FUZZ_TARGET_DIR="$ROOT/fuzz/target"
-echo "fuzz: building ${TARGETS[*]} (cargo ${TOOLCHAIN[*]} fuzz, target dir fuzz/target)"
-(cd fuzz && cargo "${TOOLCHAIN[@]}" fuzz build --target-dir "$FUZZ_TARGET_DIR")
+# Under the cache so a later run on the same machine rebuilds in seconds, not minutes.
+FUZZ_TARGET_DIR="${NATTER_FUZZ_TARGET_DIR:-$NATTER_CACHE/fuzz-target}"
+# The time-boxed run fuzzes safe Rust for panics and invariants: no sanitizer and parallel codegen
+# keep the from-scratch build short. Long runs can ask for ASan: NATTER_FUZZ_SANITIZER=address.
+SANITIZER="${NATTER_FUZZ_SANITIZER:-none}"
+echo "fuzz: building ${TARGETS[*]} (cargo ${TOOLCHAIN[*]} fuzz, sanitizer $SANITIZER, target dir $FUZZ_TARGET_DIR)"
+(cd fuzz && cargo "${TOOLCHAIN[@]}" fuzz build --sanitizer "$SANITIZER" --codegen-units 16 --target-dir "$FUZZ_TARGET_DIR")
 
 failed=0
 summaries=()

@@ -123,10 +123,14 @@ fn build(source: Source) -> String {
             issued,
             edits,
         } => {
-            let mut bytes = usersig::generate(APP, KEY, &user_id, expire, issued).into_bytes();
+            // An id outside the identifier rule cannot be minted: tamper with the id's text instead.
+            let minted = usersig::generate(APP, KEY, &user_id, expire, issued).unwrap_or_else(|_| user_id.clone());
+            let mut bytes = minted.into_bytes();
             for (at, b) in edits {
                 let n = bytes.len();
-                bytes[at as usize % n] = b;
+                if n > 0 {
+                    bytes[at as usize % n] = b;
+                }
             }
             String::from_utf8_lossy(&bytes).into_owned()
         }
@@ -254,7 +258,19 @@ fn check_verify(sig: &str, app: u64, user_id: &str, now: i64) {
 // user ids are at most 32 bytes; anything up to 1 KiB must round-trip.
 fn round_trip(gen_user: &str, gen_app: u64, gen_expire: u64, gen_issued: i64) {
     if gen_user.len() <= 1024 {
-        let s = usersig::generate(gen_app, KEY, gen_user, gen_expire, gen_issued);
+        let valid_id = natter_protocol::identifier::validate(gen_user).is_ok();
+        let s = match usersig::generate(gen_app, KEY, gen_user, gen_expire, gen_issued) {
+            Ok(s) => {
+                assert!(valid_id, "minted a sig for {gen_user:?}, outside the identifier rule");
+                s
+            }
+            Err(e) => {
+                // Minting refuses exactly the ids outside the identifier rule.
+                assert_eq!(e, UserSigError::InvalidIdentifier);
+                assert!(!valid_id, "refused to mint for {gen_user:?}");
+                return;
+            }
+        };
         let end = gen_issued.saturating_add(i64::try_from(gen_expire).unwrap_or(i64::MAX));
         match usersig::verify(&s, gen_app, KEY, gen_user, gen_issued) {
             Ok(c) => {
@@ -270,7 +286,12 @@ fn round_trip(gen_user: &str, gen_app: u64, gen_expire: u64, gen_issued: i64) {
                 assert!(gen_issued >= end);
             }
         }
-        let other_user = format!("{}x", gen_user);
+        // Another valid id: one character more, or one less at the 32-byte limit.
+        let other_user = if gen_user.len() < natter_protocol::identifier::MAX_USER_ID_BYTES {
+            format!("{gen_user}x")
+        } else {
+            gen_user[1..].to_owned()
+        };
         assert_eq!(
             usersig::verify(&s, gen_app, KEY, &other_user, gen_issued),
             Err(UserSigError::UserMismatch)
