@@ -90,7 +90,8 @@ public final class NatterBridge: Sendable {
             requestTimeoutMs: number("requestTimeoutMs"),
             loginTimeoutMs: number("loginTimeoutMs"),
             reconnectMinDelayMs: number("reconnectMinDelayMs"),
-            reconnectMaxDelayMs: number("reconnectMaxDelayMs")
+            reconnectMaxDelayMs: number("reconnectMaxDelayMs"),
+            extraRootCertsPem: js["extraRootCertsPem"] as? String
         )
     }
 

@@ -36,6 +36,10 @@ pub struct ChatConfig {
     pub reconnect_min_delay_ms: Option<u64>,
     #[uniffi(default = None)]
     pub reconnect_max_delay_ms: Option<u64>,
+    /// PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
+    /// CA); each entry may hold several certificates. Bad PEM fails with 9001.
+    #[uniffi(default = [])]
+    pub extra_root_certs_pem: Vec<String>,
 }
 
 impl From<ChatConfig> for crate::ChatConfig {
@@ -60,6 +64,7 @@ impl From<ChatConfig> for crate::ChatConfig {
         if let Some(v) = c.reconnect_max_delay_ms {
             config.reconnect_max_delay = ms(v);
         }
+        config.extra_root_certs_pem = c.extra_root_certs_pem;
         config
     }
 }
@@ -154,6 +159,23 @@ pub enum ChatError {
 }
 
 impl ChatError {
+    /// The numeric code every variant carries (for Rust callers of the hub).
+    pub fn code(&self) -> i32 {
+        match self {
+            ChatError::NoSdkAppId { code, .. }
+            | ChatError::NoUserId { code, .. }
+            | ChatError::NoUserSig { code, .. }
+            | ChatError::NotLoggedIn { code, .. }
+            | ChatError::LoginInProgress { code, .. }
+            | ChatError::Network { code, .. }
+            | ChatError::Timeout { code, .. }
+            | ChatError::Server { code, .. }
+            | ChatError::InvalidArgument { code, .. }
+            | ChatError::Destroyed { code, .. }
+            | ChatError::Internal { code, .. } => *code,
+        }
+    }
+
     pub(crate) fn internal(detail: impl Into<String>) -> Self {
         ChatError::Internal {
             code: crate::code::INTERNAL,

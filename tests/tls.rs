@@ -237,3 +237,60 @@ fn extra_root_certificates_are_validated_at_new() {
         assert!(err.to_string().contains("extra root certificate #1"), "{err}");
     }
 }
+
+/// The outcome of hub call `call`, skipping other items.
+async fn settled(rx: &mut mpsc::UnboundedReceiver<natter::hub::HubItem>, call: u64) -> natter::hub::CallOutcome {
+    loop {
+        let item = tokio::time::timeout(SOON, rx.recv())
+            .await
+            .expect("in time")
+            .expect("open");
+        if let natter::hub::HubItem::Settled { call_id, outcome } = item {
+            if call_id == call {
+                return outcome;
+            }
+        }
+    }
+}
+
+/// The faces' path: `extraRootCertsPem` in the `create()` options reaches the TLS check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_option_extra_root_certs_pem_trusts_the_test_ca() {
+    use natter::hub::{CallOutcome, Hub, HubItem, HubSink, InstanceOptions};
+    struct Sink(mpsc::UnboundedSender<HubItem>);
+    impl HubSink for Sink {
+        fn on_item(&self, item: HubItem) {
+            let _ = self.0.send(item);
+        }
+    }
+    let server = server().await;
+    let ca = TestCa::new("Natter test CA");
+    let front = TlsFront::start(server.local_addr(), ca.leaf(&["localhost"])).await;
+    let hub = Hub::new();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    hub.set_sink(Arc::new(Sink(tx)));
+    let options = |pem: Option<String>| InstanceOptions {
+        sdk_app_id: Some(server.config().sdk_app_id as f64),
+        proxy_server: Some(format!("wss://localhost:{}", front.addr.port())),
+        login_timeout_ms: Some(5000.0),
+        extra_root_certs_pem: pem,
+        ..Default::default()
+    };
+    let trusted = hub.create(options(Some(ca.pem()))).expect("valid options");
+    let call = hub.login(trusted.clone(), "alice".into(), server.user_sig("alice", 600));
+    assert!(matches!(settled(&mut rx, call).await, CallOutcome::Ok { .. }));
+    assert!(hub.is_ready(trusted.clone()));
+    let untrusted = hub.create(options(None)).expect("valid options");
+    let call = hub.login(untrusted, "bob".into(), server.user_sig("bob", 600));
+    match settled(&mut rx, call).await {
+        CallOutcome::Err { code, message } => {
+            assert_eq!(code, code::NETWORK_ERROR);
+            assert!(message.contains("UnknownIssuer"), "{message}");
+        }
+        other => panic!("an untrusted CA must be refused, got {other:?}"),
+    }
+    let bad = hub.create(options(Some("not PEM".into()))).unwrap_err();
+    assert_eq!(bad.code(), code::INVALID_ARGUMENT);
+    let call = hub.destroy(trusted);
+    assert!(matches!(settled(&mut rx, call).await, CallOutcome::Ok { .. }));
+}

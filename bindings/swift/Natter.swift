@@ -1637,6 +1637,11 @@ public struct ChatConfig: Equatable, Hashable {
     public var loginTimeoutMs: UInt64?
     public var reconnectMinDelayMs: UInt64?
     public var reconnectMaxDelayMs: UInt64?
+    /**
+     * PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
+     * CA); each entry may hold several certificates. Bad PEM fails with 9001.
+     */
+    public var extraRootCertsPem: [String]
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1646,7 +1651,11 @@ public struct ChatConfig: Equatable, Hashable {
          */sdkAppId: UInt64, 
         /**
          * `ws://` or `wss://` URL of the server's WebSocket endpoint.
-         */serverUrl: String = "ws://127.0.0.1:9800/ws", platform: Platform? = nil, heartbeatIntervalMs: UInt64? = nil, requestTimeoutMs: UInt64? = nil, loginTimeoutMs: UInt64? = nil, reconnectMinDelayMs: UInt64? = nil, reconnectMaxDelayMs: UInt64? = nil) {
+         */serverUrl: String = "ws://127.0.0.1:9800/ws", platform: Platform? = nil, heartbeatIntervalMs: UInt64? = nil, requestTimeoutMs: UInt64? = nil, loginTimeoutMs: UInt64? = nil, reconnectMinDelayMs: UInt64? = nil, reconnectMaxDelayMs: UInt64? = nil, 
+        /**
+         * PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
+         * CA); each entry may hold several certificates. Bad PEM fails with 9001.
+         */extraRootCertsPem: [String] = []) {
         self.sdkAppId = sdkAppId
         self.serverUrl = serverUrl
         self.platform = platform
@@ -1655,6 +1664,7 @@ public struct ChatConfig: Equatable, Hashable {
         self.loginTimeoutMs = loginTimeoutMs
         self.reconnectMinDelayMs = reconnectMinDelayMs
         self.reconnectMaxDelayMs = reconnectMaxDelayMs
+        self.extraRootCertsPem = extraRootCertsPem
     }
 
     
@@ -1680,7 +1690,8 @@ public struct FfiConverterTypeChatConfig: FfiConverterRustBuffer {
                 requestTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 loginTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 reconnectMinDelayMs: FfiConverterOptionUInt64.read(from: &buf), 
-                reconnectMaxDelayMs: FfiConverterOptionUInt64.read(from: &buf)
+                reconnectMaxDelayMs: FfiConverterOptionUInt64.read(from: &buf), 
+                extraRootCertsPem: FfiConverterSequenceString.read(from: &buf)
         )
     }
 
@@ -1693,6 +1704,7 @@ public struct FfiConverterTypeChatConfig: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.loginTimeoutMs, into: &buf)
         FfiConverterOptionUInt64.write(value.reconnectMinDelayMs, into: &buf)
         FfiConverterOptionUInt64.write(value.reconnectMaxDelayMs, into: &buf)
+        FfiConverterSequenceString.write(value.extraRootCertsPem, into: &buf)
     }
 }
 
@@ -1733,6 +1745,11 @@ public struct InstanceOptions: Equatable, Hashable {
     public var loginTimeoutMs: Double?
     public var reconnectMinDelayMs: Double?
     public var reconnectMaxDelayMs: Double?
+    /**
+     * Natter extension `extraRootCertsPem`: PEM text of one or more CA certificates trusted for
+     * `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
+     */
+    public var extraRootCertsPem: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1745,7 +1762,11 @@ public struct InstanceOptions: Equatable, Hashable {
          */proxyServer: String? = nil, 
         /**
          * `web` (default), `android`, `ios`, `ipad`, `windows`, `mac` or `linux`.
-         */platform: String? = nil, heartbeatIntervalMs: Double? = nil, requestTimeoutMs: Double? = nil, loginTimeoutMs: Double? = nil, reconnectMinDelayMs: Double? = nil, reconnectMaxDelayMs: Double? = nil) {
+         */platform: String? = nil, heartbeatIntervalMs: Double? = nil, requestTimeoutMs: Double? = nil, loginTimeoutMs: Double? = nil, reconnectMinDelayMs: Double? = nil, reconnectMaxDelayMs: Double? = nil, 
+        /**
+         * Natter extension `extraRootCertsPem`: PEM text of one or more CA certificates trusted for
+         * `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
+         */extraRootCertsPem: String? = nil) {
         self.sdkAppId = sdkAppId
         self.proxyServer = proxyServer
         self.platform = platform
@@ -1754,6 +1775,7 @@ public struct InstanceOptions: Equatable, Hashable {
         self.loginTimeoutMs = loginTimeoutMs
         self.reconnectMinDelayMs = reconnectMinDelayMs
         self.reconnectMaxDelayMs = reconnectMaxDelayMs
+        self.extraRootCertsPem = extraRootCertsPem
     }
 
     
@@ -1779,7 +1801,8 @@ public struct FfiConverterTypeInstanceOptions: FfiConverterRustBuffer {
                 requestTimeoutMs: FfiConverterOptionDouble.read(from: &buf), 
                 loginTimeoutMs: FfiConverterOptionDouble.read(from: &buf), 
                 reconnectMinDelayMs: FfiConverterOptionDouble.read(from: &buf), 
-                reconnectMaxDelayMs: FfiConverterOptionDouble.read(from: &buf)
+                reconnectMaxDelayMs: FfiConverterOptionDouble.read(from: &buf), 
+                extraRootCertsPem: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -1792,6 +1815,7 @@ public struct FfiConverterTypeInstanceOptions: FfiConverterRustBuffer {
         FfiConverterOptionDouble.write(value.loginTimeoutMs, into: &buf)
         FfiConverterOptionDouble.write(value.reconnectMinDelayMs, into: &buf)
         FfiConverterOptionDouble.write(value.reconnectMaxDelayMs, into: &buf)
+        FfiConverterOptionString.write(value.extraRootCertsPem, into: &buf)
     }
 }
 
@@ -2759,6 +2783,31 @@ fileprivate struct FfiConverterOptionTypePlatform: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypePlatform.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
     }
 }
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0

@@ -6,7 +6,7 @@
  *
  * - `create(options)`: the `TencentCloudChat.create()` options object, read as it is
  *   (`SDKAppID`, `proxyServer`, `platform`, `heartbeatIntervalMs`, `requestTimeoutMs`,
- *   `loginTimeoutMs`, `reconnectMinDelayMs`, `reconnectMaxDelayMs`; numbers as doubles, strings
+ *   `loginTimeoutMs`, `reconnectMinDelayMs`, `reconnectMaxDelayMs`, `extraRootCertsPem`; numbers as doubles, strings
  *   as strings). Returns `{instanceId}` or `{code, message}`; never throws.
  * - `login`/`logout`/`destroy` return a call id at once; the outcome arrives as a `settled` item.
  * - `onNatterItem`: one ordered stream of the items of every instance:

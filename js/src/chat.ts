@@ -317,8 +317,9 @@ export function createChatModule(getBackend: () => NatterBackend): ChatModule {
       platform: o.platform ?? 'web',
     };
     if (sdkAppId !== undefined) native.SDKAppID = sdkAppId;
-    for (const k of ['proxyServer', 'platform'] as const) {
-      if (typeof native[k] !== 'string') throw chatError(ERROR_CODE.INVALID_ARGUMENT, `create(): ${k} must be a string`);
+    if (o.extraRootCertsPem !== undefined) native.extraRootCertsPem = o.extraRootCertsPem;
+    for (const k of ['proxyServer', 'platform', 'extraRootCertsPem'] as const) {
+      if (k in native && typeof native[k] !== 'string') throw chatError(ERROR_CODE.INVALID_ARGUMENT, `create(): ${k} must be a string`);
     }
     for (const k of NUMBER_OPTIONS) {
       const v = o[k];

@@ -23,6 +23,12 @@ export interface CreateOptions {
   requestTimeoutMs?: number;
   /** Natter: deadline in ms for a login (connect + authenticate). */
   loginTimeoutMs?: number;
+  /** Natter: reconnect backoff, the first retry's ceiling in ms (doubles per attempt). */
+  reconnectMinDelayMs?: number;
+  /** Natter: reconnect backoff, the largest ceiling in ms. */
+  reconnectMaxDelayMs?: number;
+  /** Natter: PEM text of CA certificates trusted for `wss://` besides the public roots (a private CA). */
+  extraRootCertsPem?: string;
   /** Initial log level (0 = debug … 4 = silent). */
   logLevel?: number;
   /** Accepted for compatibility with the reference SDK; unused. */

@@ -33,6 +33,10 @@ pub struct InstanceOptions {
     pub reconnect_min_delay_ms: Option<f64>,
     #[uniffi(default = None)]
     pub reconnect_max_delay_ms: Option<f64>,
+    /// Natter extension `extraRootCertsPem`: PEM text of one or more CA certificates trusted for
+    /// `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
+    #[uniffi(default = None)]
+    pub extra_root_certs_pem: Option<String>,
 }
 
 impl InstanceOptions {
@@ -83,6 +87,7 @@ impl InstanceOptions {
                 *slot = duration(name, v)?;
             }
         }
+        config.extra_root_certs_pem = self.extra_root_certs_pem.iter().cloned().collect();
         config.validate()?;
         Ok(config)
     }
@@ -113,6 +118,17 @@ mod tests {
     fn defaults_match_the_rust_defaults() {
         let c = with_id(1400000001.0).to_config().unwrap();
         assert_eq!(c, ChatConfig::new(1400000001));
+    }
+
+    #[test]
+    fn extra_root_certificates_are_checked_here() {
+        let o = InstanceOptions {
+            extra_root_certs_pem: Some("not a certificate".into()),
+            ..with_id(1.0)
+        };
+        let e = o.to_config().unwrap_err();
+        assert_eq!(e.code(), 9001);
+        assert!(e.to_string().contains("extra root certificate"), "{e}");
     }
 
     #[test]

@@ -234,6 +234,11 @@ impl Session {
             Some(ChatError::NoUserId)
         } else if user_sig.trim().is_empty() {
             Some(ChatError::NoUserSig)
+        } else if let Err(e) = natter_protocol::identifier::validate(&user_id) {
+            // The server refuses such ids too (60003); saying so here names the rule at once.
+            Some(ChatError::invalid(format!(
+                "userID {e} (1-32 characters of [A-Za-z0-9_-])"
+            )))
         } else {
             None
         };

@@ -222,6 +222,26 @@ fn missing_arguments_are_rejected_with_their_codes_and_change_nothing() {
 }
 
 #[test]
+fn user_ids_outside_the_identifier_rule_fail_with_9001_before_anything_is_sent() {
+    let mut h = Harness::new();
+    for bad in [
+        "administrator\nTLS.time:0",
+        "a b",
+        "a\u{1b}[31m",
+        "x".repeat(33).as_str(),
+        "é",
+    ] {
+        let t = h.login_call(bad);
+        let out = h.drain();
+        let err = completion(&out, t).unwrap_err();
+        assert_eq!(err.code(), code::INVALID_ARGUMENT, "{bad:?}");
+        assert!(err.to_string().contains("userID"), "{err}");
+        assert!(!out.iter().any(|o| matches!(o, Output::Connect(_))), "{bad:?}: {out:?}");
+    }
+    assert!(!h.s.is_ready());
+}
+
+#[test]
 fn repeat_login_resolves_with_repeat_flag_and_sends_nothing() {
     let mut h = Harness::new();
     h.login_ready("alice");

@@ -26,6 +26,7 @@ pub struct CreateOptions {
     pub login_timeout_ms: Option<f64>,
     pub reconnect_min_delay_ms: Option<f64>,
     pub reconnect_max_delay_ms: Option<f64>,
+    pub extra_root_certs_pem: Option<String>,
 }
 
 impl From<CreateOptions> for InstanceOptions {
@@ -39,6 +40,7 @@ impl From<CreateOptions> for InstanceOptions {
             login_timeout_ms: o.login_timeout_ms,
             reconnect_min_delay_ms: o.reconnect_min_delay_ms,
             reconnect_max_delay_ms: o.reconnect_max_delay_ms,
+            extra_root_certs_pem: o.extra_root_certs_pem,
         }
     }
 }

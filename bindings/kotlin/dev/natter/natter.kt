@@ -3084,6 +3084,12 @@ data class ChatConfig (
     var `reconnectMinDelayMs`: kotlin.ULong? = null 
     , 
     var `reconnectMaxDelayMs`: kotlin.ULong? = null 
+    , 
+    /**
+     * PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
+     * CA); each entry may hold several certificates. Bad PEM fails with 9001.
+     */
+    var `extraRootCertsPem`: List<kotlin.String> = listOf() 
     
 ){
     
@@ -3108,6 +3114,7 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalULong.read(buf),
+            FfiConverterSequenceString.read(buf),
         )
     }
 
@@ -3119,7 +3126,8 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
             FfiConverterOptionalULong.allocationSize(value.`requestTimeoutMs`) +
             FfiConverterOptionalULong.allocationSize(value.`loginTimeoutMs`) +
             FfiConverterOptionalULong.allocationSize(value.`reconnectMinDelayMs`) +
-            FfiConverterOptionalULong.allocationSize(value.`reconnectMaxDelayMs`)
+            FfiConverterOptionalULong.allocationSize(value.`reconnectMaxDelayMs`) +
+            FfiConverterSequenceString.allocationSize(value.`extraRootCertsPem`)
     )
 
     override fun write(value: ChatConfig, buf: ByteBuffer) {
@@ -3131,6 +3139,7 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
             FfiConverterOptionalULong.write(value.`loginTimeoutMs`, buf)
             FfiConverterOptionalULong.write(value.`reconnectMinDelayMs`, buf)
             FfiConverterOptionalULong.write(value.`reconnectMaxDelayMs`, buf)
+            FfiConverterSequenceString.write(value.`extraRootCertsPem`, buf)
     }
 }
 
@@ -3164,6 +3173,12 @@ data class InstanceOptions (
     var `reconnectMinDelayMs`: kotlin.Double? = null 
     , 
     var `reconnectMaxDelayMs`: kotlin.Double? = null 
+    , 
+    /**
+     * Natter extension `extraRootCertsPem`: PEM text of one or more CA certificates trusted for
+     * `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
+     */
+    var `extraRootCertsPem`: kotlin.String? = null 
     
 ){
     
@@ -3188,6 +3203,7 @@ public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOp
             FfiConverterOptionalDouble.read(buf),
             FfiConverterOptionalDouble.read(buf),
             FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalString.read(buf),
         )
     }
 
@@ -3199,7 +3215,8 @@ public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOp
             FfiConverterOptionalDouble.allocationSize(value.`requestTimeoutMs`) +
             FfiConverterOptionalDouble.allocationSize(value.`loginTimeoutMs`) +
             FfiConverterOptionalDouble.allocationSize(value.`reconnectMinDelayMs`) +
-            FfiConverterOptionalDouble.allocationSize(value.`reconnectMaxDelayMs`)
+            FfiConverterOptionalDouble.allocationSize(value.`reconnectMaxDelayMs`) +
+            FfiConverterOptionalString.allocationSize(value.`extraRootCertsPem`)
     )
 
     override fun write(value: InstanceOptions, buf: ByteBuffer) {
@@ -3211,6 +3228,7 @@ public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOp
             FfiConverterOptionalDouble.write(value.`loginTimeoutMs`, buf)
             FfiConverterOptionalDouble.write(value.`reconnectMinDelayMs`, buf)
             FfiConverterOptionalDouble.write(value.`reconnectMaxDelayMs`, buf)
+            FfiConverterOptionalString.write(value.`extraRootCertsPem`, buf)
     }
 }
 
@@ -4244,6 +4262,34 @@ public object FfiConverterOptionalTypePlatform: FfiConverterRustBuffer<Platform?
         } else {
             buf.put(1)
             FfiConverterTypePlatform.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceString: FfiConverterRustBuffer<List<kotlin.String>> {
+    override fun read(buf: ByteBuffer): List<kotlin.String> {
+        val len = buf.getInt()
+        return List<kotlin.String>(len) {
+            FfiConverterString.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.String>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterString.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.String>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterString.write(it, buf)
         }
     }
 }

@@ -68,6 +68,7 @@ class NatterBridge(private val hub: Hub = Hub()) : AutoCloseable {
             loginTimeoutMs = js.number("loginTimeoutMs"),
             reconnectMinDelayMs = js.number("reconnectMinDelayMs"),
             reconnectMaxDelayMs = js.number("reconnectMaxDelayMs"),
+            extraRootCertsPem = js["extraRootCertsPem"] as? String,
         )
 
         /** A [HubItem] as the contract's `NatterItem`. */
