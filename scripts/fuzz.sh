@@ -10,6 +10,7 @@
 # inputs libFuzzer finds go to fuzz/target/corpus/<target> (not committed); a crash is written to
 # fuzz/artifacts/<target>/ and makes this script exit non-zero, printing the input's path.
 # Reproduce one with: fuzz/target/<triple>/release/<target> fuzz/artifacts/<target>/crash-…
+# NATTER_FUZZ_TARGET_DIR overrides the fuzz target dir (default fuzz/target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -47,8 +48,9 @@ HOST=$(rustc "${TOOLCHAIN[@]}" -vV | sed -n 's/^host: //p')
 
 # A CARGO_TARGET_DIR set for the main workspace must not redirect (or mix with) the fuzz build.
 unset CARGO_TARGET_DIR
-FUZZ_TARGET_DIR="$ROOT/fuzz/target"
-echo "fuzz: building ${TARGETS[*]} (cargo ${TOOLCHAIN[*]} fuzz, target dir fuzz/target)"
+# NATTER_FUZZ_TARGET_DIR moves it (e.g. into the cache, so a fresh clone skips the long first build).
+FUZZ_TARGET_DIR="${NATTER_FUZZ_TARGET_DIR:-$ROOT/fuzz/target}"
+echo "fuzz: building ${TARGETS[*]} (cargo ${TOOLCHAIN[*]} fuzz, target dir $FUZZ_TARGET_DIR)"
 (cd fuzz && cargo "${TOOLCHAIN[@]}" fuzz build --target-dir "$FUZZ_TARGET_DIR")
 
 failed=0
