@@ -2,7 +2,7 @@
 //! 10 MB frames, silence, every close code, resets mid-frame, and a server that accepts the
 //! login and then closes on every connection. The client must never panic (no 9003, calls keep
 //! settling), never hang (every call settles within a bound) and never spin (connection
-//! attempts per window stay under the backoff bound). `docs/reliability-client.md` has the table.
+//! attempts per window stay under the backoff bound). `docs/reliability.md` has the table.
 
 mod common;
 

@@ -51,8 +51,8 @@ fuzz_target!(|data: &[u8]| {
     let Some(answer) = h.call(method, &uri, body.clone()) else {
         return;
     };
-    if path == "/ws" {
-        // Not REST: an upgrade endpoint (a plain GET without the upgrade headers is refused by axum).
+    if path == "/ws" || path == "/" {
+        // Not REST: the upgrade endpoints (a plain GET without the upgrade headers is refused by axum).
         assert!(answer.status >= 400, "{answer:?}");
         return;
     }

@@ -7,7 +7,7 @@
 //! Default run: [`TRIES`] tries per case (well under 30 s). `NATTER_HOSTILE_LONG=1` (or
 //! `scripts/hostile-server.sh --long`) multiplies the tries by 10; `NATTER_HOSTILE_KICKS=N` sets
 //! the number of kicking logins (default 10 × tries). The result table (case, tries,
-//! outcomes) is printed; `docs/reliability-server.md` records a run.
+//! outcomes) is printed; `docs/reliability.md` records the runs.
 
 mod common;
 
