@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 use std::io::Write;
 
-/// The secret key of the official vectors (shared/spec/usersig-vectors.json), so they verify.
+/// The secret key of the official vectors (tests/vectors/usersig-vectors.json), so they verify.
 const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
 const APP: u64 = 1400000001;
 
