@@ -48,6 +48,10 @@ async function main() {
       'lib/index.js',
       'lib/index.d.ts',
       'lib/backend.native.js',
+      'lib/mock.js',
+      'lib/mock.d.ts',
+      'js/esm/index.mjs',
+      'js/esm/index.d.mts',
       'bindings/node/Cargo.toml',
       'bindings/node/build.rs',
       'bindings/node/src/lib.rs',
@@ -148,6 +152,16 @@ main().catch((e) => {
     fail('the strict app does not typecheck against the installed package');
   }
 
+  writeEntryChecks(app);
+  for (const script of ['esm.mjs', 'cjs.js', 'jest-mock.js']) {
+    try {
+      const out = execFileSync(process.execPath, [script], { cwd: app, encoding: 'utf8', timeout: 30000, env: { ...process.env, NATTER_NODE_ADDON: addon } });
+      console.log(`${script}: ${out.trim()}`);
+    } catch (e) {
+      fail(`${script} failed in the installed package: ${e.stdout ?? ''}${e.stderr ?? e.message}`);
+    }
+  }
+
   if (failures.length === 0) {
     if (!fs.existsSync(addon)) fail(`the Node addon is not built (${addon}): run npm run build:addon`);
     else if (!fs.existsSync(serverBin)) fail(`natter-server is not built (${serverBin})`);
@@ -187,9 +201,102 @@ function runApp(app) {
       const want = ['login 0 false', 'sdkStateReady', 'pack-user true number', 'notReady'];
       if (JSON.stringify(seen) !== JSON.stringify(want)) fail(`the installed package ran wrong: ${JSON.stringify(seen)}`);
       else console.log(`installed package ran on the addon: ${JSON.stringify(seen)}`);
+      const env = { ...process.env, WS_URL: wsUrl, NATTER_NODE_ADDON: addon };
+      const keepSig = execFileSync(serverBin, ['usersig', '--user', 'keep-user'], { encoding: 'utf8' }).trim();
+      return checkKeepAlive(app, { ...env, USER_SIG: keepSig }, 'logout').then(() => checkKeepAlive(app, { ...env, USER_SIG: keepSig }, 'destroy'));
     })
     .catch((e) => fail(`running the installed package failed: ${e.message}`))
     .finally(() => server.kill('SIGKILL'));
+}
+
+/** The entry points as a Node app imports them: ESM default + named, CJS `.create` and `.default.create`, the Jest mock. */
+function writeEntryChecks(app) {
+  fs.writeFileSync(
+    path.join(app, 'esm.mjs'),
+    `import TencentCloudChat, { create, EVENT } from 'react-native-natter';
+import { createRequire } from 'node:module';
+import assert from 'node:assert/strict';
+assert.equal(typeof TencentCloudChat.create, 'function', 'ESM default import has create()');
+assert.equal(TencentCloudChat.EVENT.SDK_READY, 'sdkStateReady');
+assert.equal(EVENT, TencentCloudChat.EVENT);
+assert.equal(create, TencentCloudChat.create);
+const cjs = createRequire(import.meta.url)('react-native-natter');
+assert.equal(cjs.default, TencentCloudChat, 'ESM and CJS share one module');
+console.log('ESM default and named imports work');
+`,
+  );
+  fs.writeFileSync(
+    path.join(app, 'cjs.js'),
+    `const assert = require('node:assert/strict');
+const natter = require('react-native-natter');
+assert.equal(typeof natter.create, 'function', "require('react-native-natter').create");
+assert.equal(natter.create, natter.default.create, '.create is .default.create');
+assert.equal(natter.EVENT.KICKED_OUT, 'kickedOut');
+const chat = natter.create({ SDKAppID: 1400000001, proxyServer: 'ws://127.0.0.1:1/ws' });
+assert.equal(chat, natter.default.create({ SDKAppID: 1400000001, proxyServer: 'ws://127.0.0.1:1/ws' }));
+chat.destroy().then(() => console.log('CJS .create and .default.create work'));
+`,
+  );
+  fs.writeFileSync(
+    path.join(app, 'jest-mock.js'),
+    `const assert = require('node:assert/strict');
+const { default: TencentCloudChat, natterMock, EVENT } = require('react-native-natter/jest');
+(async () => {
+  const chat = TencentCloudChat.create({ SDKAppID: 1400000001 });
+  const seen = [];
+  chat.on(EVENT.SDK_READY, () => seen.push('ready'));
+  chat.on(EVENT.KICKED_OUT, (e) => seen.push(e.data.type));
+  const r = await chat.login({ userID: 'u1', userSig: 'sig' });
+  assert.deepEqual(r.data, { repeatLogin: false });
+  await new Promise((resolve) => chat.on(EVENT.SDK_READY, resolve));
+  assert.equal(chat.getLoginUser(), 'u1');
+  natterMock.kickOut('u1');
+  await new Promise((resolve) => chat.on(EVENT.SDK_NOT_READY, resolve));
+  assert.deepEqual(seen, ['ready', 'multipleAccount']);
+  await assert.rejects(chat.logout(), (e) => e.code === 2024);
+  console.log('react-native-natter/jest resolves and runs without the addon');
+})().catch((e) => { console.error(e); process.exitCode = 1; });
+`,
+  );
+}
+
+/**
+ * A logged-in Node script stays alive by itself (no timers of its own; a signal handler does not
+ * keep Node alive) until it logs out or destroys the instance, and then exits by itself.
+ */
+function checkKeepAlive(app, env, release) {
+  fs.writeFileSync(
+    path.join(app, 'keepalive.js'),
+    `const natter = require('react-native-natter');
+const chat = natter.create({ SDKAppID: 1400000001, proxyServer: process.env.WS_URL });
+chat.login({ userID: 'keep-user', userSig: process.env.USER_SIG }).then(() => {
+  process.once('SIGUSR2', () => chat[process.argv[2]]().then(() => console.log('released')));
+  console.log('logged-in');
+});
+`,
+  );
+  const child = spawn(process.execPath, ['keepalive.js', release], { cwd: app, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  const within = (p, ms, what) =>
+    Promise.race([p, new Promise((_, reject) => setTimeout(() => reject(new Error(what)), ms))]);
+  const loggedIn = new Promise((resolve) => child.stdout.on('data', () => out.includes('logged-in') && resolve()));
+  return within(Promise.race([loggedIn, exited.then((c) => Promise.reject(new Error(`exited (${c}) before logging in: ${out}`)))]), 15000, 'no login within 15 s')
+    // The 2 s wait is the thing tested: nothing in the script but the login keeps it running.
+    .then(() => within(exited.then((c) => Promise.reject(new Error(`exited (${c}) while logged in`))), 2000, 'alive').catch((e) => {
+      if (e.message !== 'alive') throw e;
+    }))
+    .then(() => {
+      child.kill('SIGUSR2');
+      return within(exited, 10000, `still running 10 s after ${release}()`);
+    })
+    .then((code) => {
+      if (code !== 0 || !out.includes('released')) throw new Error(`exit ${code} after ${release}(): ${out}`);
+      console.log(`a logged-in Node script stays alive and exits by itself after ${release}()`);
+    })
+    .catch((e) => fail(`keep-alive (${release}): ${e.message}`))
+    .finally(() => child.kill('SIGKILL'));
 }
 
 main().then(report);

@@ -3,6 +3,9 @@
 use crate::error::ChatError;
 use std::sync::Once;
 
+#[cfg(not(any(target_os = "android", target_os = "ios")))]
+mod stderr;
+
 /// `setLogLevel`: 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent (the reference scale).
 pub fn set_log_level(level: i32) -> Result<(), ChatError> {
     let filter = match level {
@@ -19,8 +22,9 @@ pub fn set_log_level(level: i32) -> Result<(), ChatError> {
 
 static INIT: Once = Once::new();
 
-/// Installs the platform logger (logcat on Android) and a panic hook that logs panics before the
-/// previous hook runs. Safe to call any number of times, also when the app already set a logger.
+/// Installs the platform logger (logcat on Android; stderr elsewhere except iOS, only when the
+/// process has no logger yet) and a panic hook that logs panics before the previous hook runs.
+/// Safe to call any number of times, also when the app already set a logger.
 pub fn init_logging() {
     INIT.call_once(|| {
         #[cfg(target_os = "android")]
@@ -29,6 +33,12 @@ pub fn init_logging() {
                 .with_max_level(log::LevelFilter::Info)
                 .with_tag("natter"),
         );
+        // The `log` crate starts with every level off; warn is the reference SDK's default
+        // level (2). A level the app already chose with `set_log_level` (other than silent) is kept.
+        #[cfg(not(any(target_os = "android", target_os = "ios")))]
+        if stderr::install_if_none() && log::max_level() == log::LevelFilter::Off {
+            log::set_max_level(log::LevelFilter::Warn);
+        }
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             log::error!("panic in Natter: {info}");

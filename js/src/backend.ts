@@ -53,23 +53,49 @@ const handlers = new Set<(item: NatterItem) => void | Promise<void>>();
 
 /**
  * Node exits when nothing keeps its loop alive, and the addon's item callback is weak (it never
- * keeps Node alive by itself). So a call in flight holds a ref'd timer until its settlement
- * arrives, as a pending napi promise did: `await chat.login()` in a script is not cut short.
- * (Staying alive while logged in is a separate question: issue 13.)
+ * keeps Node alive by itself). So one ref'd timer is held while a call is in flight (until its
+ * settlement arrives, as a pending napi promise did) or an instance is logged in (until its
+ * logout settles, it is destroyed or kicked out): a script that logged in keeps running and
+ * receiving events like a browser tab, and exits by itself once every instance logged out.
  */
 const inFlight = new Set<number>();
+/** Login call id → instance, to learn which instance a successful login settlement is for. */
+const logins = new Map<number, string>();
+/** Logout call id → instance. */
+const logouts = new Map<number, string>();
+const loggedIn = new Set<string>();
 let keepAlive: ReturnType<typeof setInterval> | undefined;
 
-function started(callId: number): number {
+function holdOrRelease(): void {
+  if (inFlight.size > 0 || loggedIn.size > 0) {
+    keepAlive ??= setInterval(() => undefined, 1 << 30);
+  } else if (keepAlive !== undefined) {
+    clearInterval(keepAlive);
+    keepAlive = undefined;
+  }
+}
+
+function started(callId: number, kind?: Map<number, string>, instanceId?: string): number {
   inFlight.add(callId);
-  keepAlive ??= setInterval(() => undefined, 1 << 30);
+  if (kind && instanceId !== undefined) kind.set(callId, instanceId);
+  holdOrRelease();
   return callId;
 }
 
-function settled(item: NatterItem): void {
-  if (item.kind !== 'settled' || !inFlight.delete(item.callId ?? -1) || inFlight.size > 0) return;
-  clearInterval(keepAlive);
-  keepAlive = undefined;
+function track(item: NatterItem): void {
+  if (item.kind === 'settled') {
+    const callId = item.callId ?? -1;
+    const loginOf = logins.get(callId);
+    if (loginOf !== undefined && item.ok) loggedIn.add(loginOf);
+    const logoutOf = logouts.get(callId);
+    if (logoutOf !== undefined) loggedIn.delete(logoutOf);
+    logins.delete(callId);
+    logouts.delete(callId);
+    inFlight.delete(callId);
+  } else if (item.kind === 'event' && (item.name === 'kickedOut' || item.name === 'sdkDestroy')) {
+    loggedIn.delete(item.instanceId ?? '');
+  }
+  holdOrRelease();
 }
 
 function loadHub(): AddonHub {
@@ -89,7 +115,7 @@ function loadHub(): AddonHub {
   const addon = require(found.path) as Addon;
   const made = new addon.NatterHub();
   made.setSink((item) => {
-    settled(item);
+    track(item);
     for (const h of handlers) void h(item);
   });
   hub = made;
@@ -101,9 +127,9 @@ export function getBackend(): NatterBackend {
   const h = loadHub();
   return {
     create: (options) => h.create(options),
-    login: (id, userId, userSig) => started(h.login(id, userId, userSig)),
-    logout: (id) => started(h.logout(id)),
-    destroy: (id) => started(h.destroy(id)),
+    login: (id, userId, userSig) => started(h.login(id, userId, userSig), logins, id),
+    logout: (id) => started(h.logout(id), logouts, id),
+    destroy: (id) => started(h.destroy(id), logouts, id),
     isReady: (id) => h.isReady(id),
     getLoginUser: (id) => h.getLoginUser(id),
     getServerTime: (id) => h.getServerTime(id),

@@ -14,6 +14,8 @@ import { createChatModule } from './chat';
 const TencentCloudChat = createChatModule(getBackend);
 
 export default TencentCloudChat;
+/** `require('react-native-natter').create(...)` in CommonJS, next to `.default.create(...)`. */
+export const create = TencentCloudChat.create;
 export { EVENT, TYPES, ERROR_CODE, DEFAULT_PROXY_SERVER } from './constants';
 export { ChatInstance } from './chat';
 export type { ChatSDK, ChatModule } from './chat';
