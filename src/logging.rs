@@ -1,7 +1,12 @@
 //! Log level control in the reference SDK's scale, and idempotent logger/panic-hook setup.
 
 use crate::error::ChatError;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
+
+/// Whether the app chose a level, so installing the default logger never overrides it (the `log`
+/// crate's own level cannot tell "silent" from "never set").
+static LEVEL_CHOSEN: AtomicBool = AtomicBool::new(false);
 
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 mod stderr;
@@ -17,6 +22,7 @@ pub fn set_log_level(level: i32) -> Result<(), ChatError> {
         _ => return Err(ChatError::invalid(format!("log level must be 0..=4, got {level}"))),
     };
     log::set_max_level(filter);
+    LEVEL_CHOSEN.store(true, Ordering::Relaxed);
     Ok(())
 }
 
@@ -34,9 +40,9 @@ pub fn init_logging() {
                 .with_tag("natter"),
         );
         // The `log` crate starts with every level off; warn is the reference SDK's default
-        // level (2). A level the app already chose with `set_log_level` (other than silent) is kept.
+        // level (2). A level the app already chose with `set_log_level` (silent included) is kept.
         #[cfg(not(any(target_os = "android", target_os = "ios")))]
-        if stderr::install_if_none() && log::max_level() == log::LevelFilter::Off {
+        if stderr::install_if_none() && !LEVEL_CHOSEN.load(Ordering::Relaxed) {
             log::set_max_level(log::LevelFilter::Warn);
         }
         let previous = std::panic::take_hook();

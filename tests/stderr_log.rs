@@ -81,3 +81,25 @@ fn an_app_logger_set_first_keeps_the_logs() {
         "the app's logger gets the records, not stderr: {err}"
     );
 }
+
+#[test]
+fn child_silenced_before_init() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    natter::set_log_level(4).unwrap();
+    natter::init_logging();
+    log::error!(target: "natter::probe", "error-marker-silenced");
+}
+
+#[test]
+fn a_level_chosen_before_the_logger_is_installed_is_kept() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let err = child_stderr("child_silenced_before_init");
+    assert!(
+        !err.contains("error-marker-silenced"),
+        "setLogLevel(4) before the first instance stays silent: {err}"
+    );
+}
