@@ -10,10 +10,11 @@
 # -ffreestanding -nostdlibinc) uses only clang's builtin headers.
 #
 # Installs what is missing (rustup targets; clang and llvm via apt-get when root). Uses its own
-# target dir (target/cross) so it never blocks the host build. Exits non-zero on the first failure.
+# target dir ($NATTER_CACHE/cross-target) so it never blocks the host build. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CROSS_TARGET_DIR:-$PWD/target/cross}"
+# Under the cache, so a later run (a fresh clone in CI too) only rebuilds what changed.
+export CARGO_TARGET_DIR="${CROSS_TARGET_DIR:-${NATTER_CACHE:-$HOME/.cache/natter}/cross-target}"
 # A check, not a development build: no incremental cache or debug info (disk space).
 export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0
 

@@ -22,6 +22,9 @@ cargo test --workspace --locked
 stage "rust: fuzzing (every cargo-fuzz target for 30 s from the committed corpus)"
 bash scripts/fuzz.sh 30
 
+stage "rust: cargo check for the Android ABIs and iOS, and the iOS staticlib (Debian clang, no NDK/Xcode)"
+bash scripts/check-targets.sh
+
 stage "swift: bindings and the iOS bridge (XCTest on Linux)"
 bash scripts/test-swift.sh
 
