@@ -21,15 +21,7 @@ async fn a_101_response_in_one_byte_segments_is_accepted() {
         {
             return;
         }
-        let mut ws = ws_after_upgrade(stream).await;
-        let Some((id, _)) = read_login(&mut ws).await else {
-            return;
-        };
-        let ok = natter_protocol::ServerFrame::LoginOk {
-            id,
-            server_time_ms: natter::local_unix_ms(),
-        };
-        if send_frame(&mut ws, &ok).await {
+        if let Some(ws) = answer_login(ws_after_upgrade(stream).await).await {
             serve_pings(ws).await;
         }
     })
@@ -110,15 +102,8 @@ async fn overload_and_segmented_upgrades_during_a_reconnect_are_retried() {
                     .await
                     .is_ok()
                 {
-                    let mut ws = ws_after_upgrade(stream).await;
-                    if let Some((id, _)) = read_login(&mut ws).await {
-                        let ok = natter_protocol::ServerFrame::LoginOk {
-                            id,
-                            server_time_ms: natter::local_unix_ms(),
-                        };
-                        if send_frame(&mut ws, &ok).await {
-                            serve_pings(ws).await;
-                        }
+                    if let Some(ws) = answer_login(ws_after_upgrade(stream).await).await {
+                        serve_pings(ws).await;
                     }
                 }
             }

@@ -143,7 +143,11 @@ pub async fn send_frame(ws: &mut Ws, frame: &ServerFrame) -> bool {
 
 /// Accepts the upgrade and the login; returns the socket for the script to go on with.
 pub async fn accept_login(stream: TcpStream) -> Option<Ws> {
-    let mut ws = accept_ws(stream).await?;
+    answer_login(accept_ws(stream).await?).await
+}
+
+/// Reads the login on an upgraded socket and answers `loginOk`; returns the socket.
+pub async fn answer_login(mut ws: Ws) -> Option<Ws> {
     let (id, _) = read_login(&mut ws).await?;
     let ok = ServerFrame::LoginOk {
         id,
