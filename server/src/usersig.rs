@@ -140,11 +140,20 @@ pub fn generate(
         "TLS.time": issued_at_unix,
         "TLS.sig": sig,
     });
+    Ok(encode(&doc))
+}
+
+/// Packs a UserSig document as a UserSig string (the inverse of [`decode`]): zlib, base64, then
+/// `+`→`*`, `/`→`-`, `=`→`_`. Signs nothing: tests and tools use it to build documents by hand.
+pub fn encode(doc: &Value) -> String {
+    encode_bytes(doc.to_string().as_bytes())
+}
+
+fn encode_bytes(json: &[u8]) -> String {
     let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(doc.to_string().as_bytes())
-        .expect("writing to a Vec cannot fail");
+    enc.write_all(json).expect("writing to a Vec cannot fail");
     let compressed = enc.finish().expect("writing to a Vec cannot fail");
-    Ok(STANDARD
+    STANDARD
         .encode(compressed)
         .chars()
         .map(|c| match c {
@@ -153,7 +162,7 @@ pub fn generate(
             '=' => '_',
             c => c,
         })
-        .collect())
+        .collect()
 }
 
 /// Decodes a UserSig to its JSON document without checking anything else.
@@ -350,16 +359,6 @@ mod tests {
         }
     }
 
-    fn pack(doc: &Value) -> String {
-        let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(doc.to_string().as_bytes()).unwrap();
-        STANDARD
-            .encode(enc.finish().unwrap())
-            .replace('+', "*")
-            .replace('/', "-")
-            .replace('=', "_")
-    }
-
     /// A correctly signed document with `extra` merged in (so only the shape check can refuse it).
     fn signed(extra: Value, userbuf: Option<&str>) -> String {
         let mut doc = json!({"TLS.ver":"2.0","TLS.identifier":"alice","TLS.sdkappid":42,"TLS.time":1000,
@@ -370,7 +369,7 @@ mod tests {
         for (k, v) in extra.as_object().unwrap() {
             doc[k] = v.clone();
         }
-        pack(&doc)
+        encode(&doc)
     }
 
     #[test]
@@ -386,7 +385,7 @@ mod tests {
         let sig = signature(KEY, "a\nb", 42, 1000, 100, None);
         let doc = json!({"TLS.ver":"2.0","TLS.identifier":"a\nb","TLS.sdkappid":42,"TLS.time":1000,"TLS.expire":100,"TLS.sig":sig});
         assert_eq!(
-            verify(&pack(&doc), 42, KEY, "a\nb", 1_000),
+            verify(&encode(&doc), 42, KEY, "a\nb", 1_000),
             Err(UserSigError::InvalidIdentifier)
         );
     }
@@ -432,14 +431,10 @@ mod tests {
     #[test]
     fn tampered_fields_fail_the_signature() {
         let doc = json!({"TLS.ver":"2.0","TLS.identifier":"alice","TLS.sdkappid":42,"TLS.time":1000,"TLS.expire":999999,"TLS.sig":"AAAA"});
-        let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-        enc.write_all(doc.to_string().as_bytes()).unwrap();
-        let s = STANDARD
-            .encode(enc.finish().unwrap())
-            .replace('+', "*")
-            .replace('/', "-")
-            .replace('=', "_");
-        assert_eq!(verify(&s, 42, KEY, "alice", 1_000), Err(UserSigError::BadSignature));
+        assert_eq!(
+            verify(&encode(&doc), 42, KEY, "alice", 1_000),
+            Err(UserSigError::BadSignature)
+        );
     }
 
     #[test]
@@ -466,15 +461,7 @@ mod tests {
             "{\"TLS.identifier\":5}",
             "{\"TLS.identifier\":\"alice\",\"TLS.sdkappid\":-1}",
         ] {
-            let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-            enc.write_all(body.as_bytes()).unwrap();
-            inputs.push(
-                STANDARD
-                    .encode(enc.finish().unwrap())
-                    .replace('+', "*")
-                    .replace('/', "-")
-                    .replace('=', "_"),
-            );
+            inputs.push(encode_bytes(body.as_bytes()));
         }
         for s in &inputs {
             // A mutation can only verify if it decodes to the very same document (e.g. ignored trailing bits).

@@ -132,16 +132,6 @@ fn login(user: &str, sig: &str, instance: &str) -> Message {
     Message::text(login_frame(1, APP, user, sig, "web", instance, false))
 }
 
-fn pack(doc: &Value) -> String {
-    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(doc.to_string().as_bytes()).unwrap();
-    STANDARD
-        .encode(enc.finish().unwrap())
-        .replace('+', "*")
-        .replace('/', "-")
-        .replace('=', "_")
-}
-
 /// The field-injection forgery of issue 7 (see tests/security.rs for the derivation).
 fn forged_admin_sig() -> String {
     let t = now();
@@ -150,7 +140,7 @@ fn forged_admin_sig() -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
     mac.update(content.as_bytes());
     let sig = STANDARD.encode(mac.finalize().into_bytes());
-    pack(
+    usersig::encode(
         &json!({"TLS.ver": "2.0", "TLS.identifier": "administrator", "TLS.sdkappid": APP, "TLS.time": 0,
                  "TLS.expire": 99_999_999_999u64, "TLS.sig": sig,
                  "TLS.userbuf": format!("X\nTLS.sdkappid:{APP}\nTLS.time:{t}\nTLS.expire:600")}),

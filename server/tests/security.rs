@@ -7,13 +7,10 @@ mod common;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::*;
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
 use hmac::{Hmac, Mac};
 use natter_server::{admin, usersig, ServerConfig, ServerHandle};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use std::io::Write;
 
 const APP: u64 = natter_server::DEV_SDK_APP_ID;
 const KEY: &str = natter_server::DEV_SECRET_KEY;
@@ -33,30 +30,20 @@ fn old_signature(identifier: &str, time: i64, expire: u64, userbuf: Option<&str>
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn pack(doc: &Value) -> String {
-    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(doc.to_string().as_bytes()).unwrap();
-    STANDARD
-        .encode(enc.finish().unwrap())
-        .replace('+', "*")
-        .replace('/', "-")
-        .replace('=', "_")
-}
-
 /// What the attacker does: get a sig for the injected id (from a backend that mints for any
 /// id, as the old server did), then re-pack its fields as a never-expiring administrator sig.
 fn forged_admin_sig(now: i64) -> (String, String) {
     let injected = format!("administrator\nTLS.sdkappid:{APP}\nTLS.time:0\nTLS.expire:99999999999\nTLS.userbuf:X");
     let expire = 600;
     let sig = old_signature(&injected, now, expire, None);
-    let minted = pack(
+    let minted = usersig::encode(
         &json!({"TLS.ver": "2.0", "TLS.identifier": injected, "TLS.sdkappid": APP,
                               "TLS.time": now, "TLS.expire": expire, "TLS.sig": sig}),
     );
     let userbuf = format!("X\nTLS.sdkappid:{APP}\nTLS.time:{now}\nTLS.expire:{expire}");
     // The forgery is real: the re-packed fields sign to the very same text.
     assert_eq!(old_signature("administrator", 0, 99_999_999_999, Some(&userbuf)), sig);
-    let forged = pack(
+    let forged = usersig::encode(
         &json!({"TLS.ver": "2.0", "TLS.identifier": "administrator", "TLS.sdkappid": APP,
                               "TLS.time": 0, "TLS.expire": 99_999_999_999u64, "TLS.userbuf": userbuf, "TLS.sig": sig}),
     );
@@ -128,7 +115,7 @@ async fn usersigs_with_extra_fields_other_versions_or_future_time_are_refused() 
         for (k, v) in extra.as_object().unwrap() {
             d[k] = v.clone();
         }
-        pack(&d)
+        usersig::encode(&d)
     };
     let mut ok = connect(&s).await;
     send(&mut ok, &login(1, "alice", &doc(json!({}), now + 59), "a")).await;
