@@ -213,10 +213,12 @@ impl Hub {
                     };
                     let done = is_destroy && result.is_ok();
                     if let Some(state) = Weak::upgrade(&state) {
-                        state.settle(call_id, result);
+                        // Forget the instance before the settlement goes out: once a face sees
+                        // its destroy resolved, the hub no longer holds it.
                         if done {
                             state.instances().remove(&id);
                         }
+                        state.settle(call_id, result);
                     }
                 }),
             );
