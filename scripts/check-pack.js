@@ -19,7 +19,7 @@
  * them); otherwise the check prints what a release would require. Exits non-zero on a failure.
  */
 'use strict';
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -247,8 +247,20 @@ function checkNativeBinaries(files) {
   }
   if (missing.length === 0) return;
   const list = missing.map((a) => `${a.path} (${a.howToBuild})`).join('; ');
-  if (native.isRelease()) fail(`a release package needs ${list}`);
-  else warnings.push(`not built here, so not in this development package; a release (NATTER_RELEASE=1) requires: ${list}`);
+  if (native.isRelease()) return fail(`a release package needs ${list}`);
+  warnings.push(`not built here, so not in this development package; a release (NATTER_RELEASE=1) requires: ${list}`);
+  // The release gate itself: prepack runs it, and with NATTER_RELEASE it must refuse this tree.
+  const main = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  if (!/node scripts\/native-artifacts\.js/.test(main.scripts?.prepack ?? '')) fail('prepack does not run scripts/native-artifacts.js');
+  const gate = spawnSync(process.execPath, [path.join(__dirname, 'native-artifacts.js')], {
+    encoding: 'utf8',
+    env: { ...process.env, NATTER_RELEASE: '1' },
+  });
+  if (gate.status !== 1 || !missing.every((a) => gate.stderr.includes(a.path))) {
+    fail(`NATTER_RELEASE=1 must refuse a pack without ${missing.map((a) => a.path).join(', ')}: exit ${gate.status}, ${gate.stderr}`);
+  } else {
+    console.log(`a release pack (NATTER_RELEASE=1) is refused here: ${missing.length} native binaries missing`);
+  }
 }
 
 /**
