@@ -216,19 +216,22 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         let msg = format!("unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})");
         return s.protocol_error(Some(id), &msg).await;
     }
-    let authed =
-        match check_ids(&user_id, &instance_id).and_then(|()| authenticate(&s, sdk_app_id, &user_id, &user_sig)) {
-            Ok(expires_at) => Authed {
-                id,
-                version,
-                user_id,
-                instance_id,
-                platform,
-                resume,
-                expires_at,
-            },
-            Err(refusal) => return refuse(s, id, &user_id, refusal).await,
-        };
+    let checked = match check_ids(&user_id, &instance_id) {
+        Ok(()) => authenticate(&s.shared, s.info.peer.ip(), sdk_app_id, &user_id, &user_sig).await,
+        Err(e) => Err(e),
+    };
+    let authed = match checked {
+        Ok(expires_at) => Authed {
+            id,
+            version,
+            user_id,
+            instance_id,
+            platform,
+            resume,
+            expires_at,
+        },
+        Err(refusal) => return refuse(s, id, &user_id, refusal).await,
+    };
     online(s, authed).await;
 }
 
@@ -239,9 +242,7 @@ async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
     let valid_user = identifier::validate(user_id).is_ok().then_some(user_id);
     tracing::info!(peer = %s.info.peer, claimed_user = %Escaped(user_id), code, "login refused");
     if refusal.counts_as_failure() {
-        s.shared
-            .throttle
-            .record_failure(s.info.peer.ip(), valid_user, std::time::Instant::now());
+        s.shared.record_failure(s.info.peer.ip(), valid_user).await;
     }
     let frame = ServerFrame::Error {
         id: Some(id),
@@ -271,12 +272,15 @@ fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRefusal> {
 }
 
 /// Checks a login; the UserSig's expiry (Unix s) when it passes.
-fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> Result<i64, LoginRefusal> {
-    let cfg = &s.shared.config;
-    if s.shared
-        .throttle
-        .is_throttled(s.info.peer.ip(), Some(user_id), std::time::Instant::now())
-    {
+async fn authenticate(
+    shared: &Shared,
+    ip: std::net::IpAddr,
+    sdk_app_id: u64,
+    user_id: &str,
+    user_sig: &str,
+) -> Result<i64, LoginRefusal> {
+    let cfg = &shared.config;
+    if shared.is_throttled(ip, Some(user_id)).await {
         return Err(LoginRefusal::Throttled);
     }
     if sdk_app_id != cfg.sdk_app_id {
@@ -290,7 +294,7 @@ fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> 
         cfg.sdk_app_id,
         &cfg.secret_key,
         user_id,
-        s.shared.now_unix(),
+        shared.now_unix(),
         cfg.usersig_max_future_secs,
     ) {
         Ok(claims) => Ok(claims.expires_at()),

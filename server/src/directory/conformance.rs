@@ -14,6 +14,10 @@ pub trait Factory: Sync {
     async fn make(&self, settings: DirectorySettings) -> Arc<dyn SessionDirectory>;
 }
 
+/// Every node id the scenarios put in a [`ConnId`]; an engine with node liveness must treat
+/// them as alive.
+pub const NODES: [&str; 6] = ["m", "n", "n1", "n2", "node-a", "node-b"];
+
 pub fn settings(policy: Policy, max_per_group: u32) -> DirectorySettings {
     DirectorySettings {
         policy,
