@@ -235,7 +235,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
     online(s, authed).await;
 }
 
-/// Answers a refused login with its `error` frame and closes 4003.
+/// Answers a refused login with its `error` frame and closes 4002.
 async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
     let code = refusal.code();
     // The claimed id is client input: escaped, and only used as a throttle key when valid.
