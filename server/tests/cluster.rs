@@ -331,3 +331,35 @@ async fn concurrent_logins_of_one_user_on_two_nodes_never_both_win() {
         ping(winner, 1).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_restarted_under_the_same_id_fences_off_its_previous_life() {
+    let redis = RedisChild::start();
+    let a = server(node_config(&redis, "fence")).await;
+    // A long TTL, so only the epoch (not the heartbeat expiry) can explain what follows.
+    let ttl = Duration::from_secs(20);
+    let toml = format!(
+        "redis = \"{}\"\nredis_prefix = \"fence\"\nnode_id = \"fixed\"\nnode_ttl_secs = {}\n",
+        redis.url(),
+        ttl.as_secs_f64()
+    );
+    let first = ChildServer::start("cluster-fence-1", &toml, "info");
+    let sig = a.user_sig("kim", 3600);
+    let app = a.config().sdk_app_id;
+    let (_ws, reply) =
+        common::child::login_reply(&first.ws_url(), &login_frame(1, app, "kim", &sig, "mac", "k1", false)).await;
+    assert_eq!(reply["type"], "loginOk", "{reply}");
+    assert_eq!(instances(&a, "kim").await.len(), 1);
+    let t0 = Instant::now();
+    drop(first); // SIGKILL: its record stays in Redis, its heartbeat key has ~20 s left.
+    let second = ChildServer::start("cluster-fence-2", &toml, "info");
+    // The new life took a new epoch: the old record stopped counting at once.
+    assert!(instances(&a, "kim").await.is_empty());
+    assert!(t0.elapsed() < ttl);
+    let (mut ws, reply) =
+        common::child::login_reply(&second.ws_url(), &login_frame(1, app, "kim", &sig, "mac", "k2", false)).await;
+    assert_eq!(reply["type"], "loginOk", "{reply}");
+    ping(&mut ws, 1).await;
+    let list = instances(&a, "kim").await;
+    assert_eq!((list.len(), list[0]["Node"].as_str()), (1, Some("fixed")), "{list:?}");
+}
