@@ -93,11 +93,13 @@ async fn the_oldest_is_kicked_across_nodes_with_the_right_type() {
     );
 }
 
+/// (policy, limit, logins as (node, platform), the index kicked by the last login, kick type).
+type PolicyCase = (Policy, u32, &'static [(usize, &'static str)], usize, &'static str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_and_the_four_policies_hold_cluster_wide() {
     let redis = RedisChild::start();
-    // (policy, limit, logins as (node, platform), the index kicked by the last login, kick type)
-    let cases: [(Policy, u32, &[(usize, &str)], usize, &str); 5] = [
+    let cases: [PolicyCase; 5] = [
         (
             Policy::Multi,
             2,
