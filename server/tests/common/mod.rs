@@ -39,7 +39,7 @@ macro_rules! on_both_engines {
         }
         mod redis {
             $( #[tokio::test] async fn $name() {
-                crate::common::ENGINE.scope(crate::common::Engine::Redis, super::$name()).await
+                $crate::common::ENGINE.scope($crate::common::Engine::Redis, super::$name()).await
             } )*
         }
     };
