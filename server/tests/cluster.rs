@@ -365,3 +365,26 @@ async fn a_node_restarted_under_the_same_id_fences_off_its_previous_life() {
     let list = instances(&a, "kim").await;
     assert_eq!((list.len(), list[0]["Node"].as_str()), (1, Some("fixed")), "{list:?}");
 }
+
+#[test]
+fn a_node_without_its_redis_does_not_start() {
+    // A port nothing listens on: bind, take the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--redis",
+            &format!("redis://127.0.0.1:{port}"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach the Redis session directory"), "{stderr}");
+}
