@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod cli;
 mod config;
+pub mod fd_limit;
 #[doc(hidden)]
 pub mod fuzzing;
 mod kick_memory;

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the config is resolved: the default max_connections is derived from the soft limit.
+    let nofile = natter_server::fd_limit::raise_to_hard();
     let config = match cli::resolve(&cli.options) {
         Ok(c) => c,
         Err(e) => {
@@ -43,6 +45,20 @@ fn main() -> ExitCode {
         .finish()
         .with(no_frame_payloads)
         .init();
+    match nofile {
+        Ok(limit) => {
+            tracing::info!(%limit, max_connections = config.max_connections, "file-descriptor limit (RLIMIT_NOFILE)");
+            // The default cap is derived from the limit itself; only a configured one can outgrow it.
+            let configured = config.max_connections != natter_server::default_max_connections();
+            if let Some(why) = configured
+                .then(|| natter_server::fd_limit::shortfall(&limit, config.max_connections))
+                .flatten()
+            {
+                tracing::warn!("{why}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the file-descriptor limit (RLIMIT_NOFILE)"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
