@@ -97,6 +97,8 @@ pub struct ServerConfig {
     pub kick_memory_total: usize,
     /// A REST request body must have arrived this long after its headers (slow bodies).
     pub request_body_timeout: Duration,
+    /// Serve `GET /metrics` (Prometheus text) on a separate admin listener here; `None`: off.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// File descriptors kept free below RLIMIT_NOFILE for the listener, logs and refusals.
@@ -144,6 +146,7 @@ impl Default for ServerConfig {
             kick_memory_per_user: 64,
             kick_memory_total: 100_000,
             request_body_timeout: Duration::from_secs(30),
+            metrics_listen: None,
         }
     }
 }
@@ -179,6 +182,7 @@ impl fmt::Debug for ServerConfig {
             .field("kick_memory_per_user", &self.kick_memory_per_user)
             .field("kick_memory_total", &self.kick_memory_total)
             .field("request_body_timeout", &self.request_body_timeout)
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }

@@ -40,6 +40,7 @@ impl fmt::Display for NofileLimit {
 
 /// `RLIM_INFINITY` as a plain number.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is 32-bit on some Unix targets
 pub const UNLIMITED: u64 = libc::RLIM_INFINITY as u64;
 #[cfg(not(unix))]
 pub const UNLIMITED: u64 = u64::MAX;
@@ -50,6 +51,7 @@ pub const UNLIMITED: u64 = u64::MAX;
 /// `kern.maxfilesperproc` even when the hard limit is unlimited) it retries with halves, so
 /// start-up never fails on this.
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is 32-bit on some Unix targets
 pub fn raise_to_hard() -> std::io::Result<NofileLimit> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

@@ -10,9 +10,12 @@ mod config;
 pub mod fd_limit;
 #[doc(hidden)]
 pub mod fuzzing;
+mod heartbeat_rtt;
 mod kick_memory;
 mod limits;
 mod log_safe;
+mod metrics;
+mod metrics_listener;
 pub mod policy;
 mod registry;
 mod rest;

@@ -142,9 +142,12 @@ async fn kick(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Result<R
     if let Err(e) = natter_protocol::identifier::validate(user) {
         return Err(RestError::bad_request(format!("UserID {e}")));
     }
-    let n = shared
-        .registry
-        .kick_user(user, KickType::RestApi, std::time::Instant::now());
+    let kick = || {
+        shared
+            .registry
+            .kick_user(user, KickType::RestApi, std::time::Instant::now())
+    };
+    let n = shared.metrics.timed("kick_user", kick);
     tracing::info!(user = %user, instances = n, "REST kick");
     Ok(ok(json!({})))
 }
@@ -174,7 +177,7 @@ async fn query_online_status(State(shared): State<Arc<Shared>>, req: Request<Bod
         if let Err(e) = natter_protocol::identifier::validate(user) {
             return Err(RestError::bad_request(format!("To_Account entry {e}")));
         }
-        let online = shared.registry.online(user);
+        let online = shared.metrics.timed("online", || shared.registry.online(user));
         let mut r = json!({"To_Account": user, "Status": if online.is_empty() { "Offline" } else { "Online" }});
         if detail {
             r["Detail"] = online

@@ -3,9 +3,10 @@
 //! upgrades) hands the request to the axum router.
 
 use crate::limits::{Refusal, SourceLimits, SourceSlot};
+use crate::metrics::{ConnectionRefusal, Metrics};
 use crate::registry::Registry;
 use crate::throttle::Throttle;
-use crate::{rest, usersig, ServerConfig};
+use crate::{metrics_listener, rest, usersig, ServerConfig};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -34,6 +35,7 @@ pub(crate) struct Shared {
     pub throttle: Throttle,
     pub limits: Arc<SourceLimits>,
     pub refusals_in_flight: Arc<AtomicUsize>,
+    pub metrics: Arc<Metrics>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -55,6 +57,7 @@ impl Shared {
             ),
             limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
             refusals_in_flight: Arc::new(AtomicUsize::new(0)),
+            metrics: Arc::new(Metrics::new()),
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             config,
@@ -86,6 +89,7 @@ pub(crate) struct ConnInfo {
 pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
 }
 
 /// Binds `config.listen` and starts serving in the background.
@@ -93,9 +97,22 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = bind(config.listen)?;
     let local_addr = listener.local_addr()?;
     let shared = Shared::new(config);
+    let metrics_addr = match shared.config.metrics_listen {
+        Some(addr) => {
+            let limits = Arc::clone(&shared.limits);
+            let open = Arc::new(move || limits.total());
+            let cancel = shared.cancel.clone();
+            Some(metrics_listener::start(addr, Arc::clone(&shared.metrics), open, cancel, &shared.tracker).await?)
+        }
+        None => None,
+    };
     tracing::info!(%local_addr, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
-    Ok(ServerHandle { shared, local_addr })
+    Ok(ServerHandle {
+        shared,
+        local_addr,
+        metrics_addr,
+    })
 }
 
 // SO_REUSEADDR so a restarted server can take the port back while old sockets sit in TIME_WAIT.
@@ -120,6 +137,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         match accepted {
             Ok((stream, peer)) => match shared.limits.try_acquire(peer.ip()) {
                 Ok(slot) => {
+                    shared.metrics.connection_accepted();
                     let info = ConnInfo {
                         peer,
                         accepted: Instant::now(),
@@ -130,6 +148,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                         .spawn(serve_connection(Arc::clone(&shared), router.clone(), stream, info));
                 }
                 Err(refusal) => {
+                    shared.metrics.connection_refused(match refusal {
+                        Refusal::Source => ConnectionRefusal::Source,
+                        Refusal::Global => ConnectionRefusal::Global,
+                    });
                     if refusal == Refusal::Global {
                         tracing::warn!(%peer, max = shared.config.max_connections, "connection cap reached; answering 503");
                     } else {
@@ -244,6 +266,11 @@ impl ServerHandle {
 
     pub fn config(&self) -> &ServerConfig {
         &self.shared.config
+    }
+
+    /// Where `GET /metrics` is served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The server's Unix clock in ms, skew included.

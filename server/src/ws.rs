@@ -1,7 +1,9 @@
 //! One WebSocket session: login within the handshake timeout, then ping/logout until the client
 //! leaves, goes idle, is kicked, or the server shuts down.
 
+use crate::heartbeat_rtt::RttProbe;
 use crate::log_safe::Escaped;
+use crate::metrics::SessionGauge;
 use crate::registry::{ConnId, Control, LoginRequest};
 use crate::server::{ConnInfo, Shared};
 use crate::usersig;
@@ -216,6 +218,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
     };
     if version != PROTOCOL_VERSION {
         let msg = format!("unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})");
+        s.shared.metrics.login_refused(PROTOCOL_ERROR_CODE);
         return s.protocol_error(Some(id), &msg).await;
     }
     let authed =
@@ -233,6 +236,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
                 // The claimed id is client input: escaped, and only used as a throttle key when valid.
                 let valid_user = identifier::validate(&user_id).is_ok().then_some(user_id.as_str());
                 tracing::info!(peer = %s.info.peer, claimed_user = %Escaped(&user_id), code, "login refused");
+                s.shared.metrics.login_refused(code);
                 if counts {
                     s.shared
                         .throttle
@@ -301,11 +305,14 @@ struct Registered {
     shared: Arc<Shared>,
     user_id: String,
     conn: ConnId,
+    /// Counts the session in `natter_sessions` exactly as long as it is registered.
+    _gauge: SessionGauge,
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.shared.registry.remove(&self.user_id, self.conn);
+        let (registry, user, conn) = (&self.shared.registry, &self.user_id, self.conn);
+        self.shared.metrics.timed("remove", || registry.remove(user, conn));
     }
 }
 
@@ -317,7 +324,12 @@ async fn online(mut s: Session, a: Authed) {
         platform: a.platform,
         resume: a.resume,
     };
-    let conn = match s.shared.registry.login(&req, tx, std::time::Instant::now()) {
+    let registry = &s.shared.registry;
+    let admitted = s
+        .shared
+        .metrics
+        .timed("admit", || registry.login(&req, tx, std::time::Instant::now()));
+    let conn = match admitted {
         Ok(conn) => conn,
         Err(kick) => {
             tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "resume refused: instance was kicked");
@@ -331,6 +343,7 @@ async fn online(mut s: Session, a: Authed) {
         shared: Arc::clone(&s.shared),
         user_id: a.user_id.clone(),
         conn,
+        _gauge: s.shared.metrics.login_ok(a.platform),
     };
     tracing::info!(peer = %s.info.peer, user = %a.user_id, instance = %a.instance_id, platform = %a.platform, resume = a.resume, "login ok");
     if !s
@@ -352,6 +365,7 @@ async fn online(mut s: Session, a: Authed) {
     let expiry = tokio::time::sleep(Duration::from_millis(until_expiry));
     tokio::pin!(expiry);
     let mut expiry_armed = true;
+    let mut rtt = RttProbe::new(s.shared.config.metrics_listen.is_some());
     loop {
         tokio::select! {
             biased;
@@ -366,7 +380,9 @@ async fn online(mut s: Session, a: Authed) {
             _ = &mut expiry, if expiry_armed => {
                 expiry_armed = false;
                 // If the registry already removed us, a kick order is on its way instead.
-                if s.shared.registry.kick_self(&a.user_id, conn, KickType::UserSigExpired, std::time::Instant::now()) {
+                let registry = &s.shared.registry;
+                let kick_self = || registry.kick_self(&a.user_id, conn, KickType::UserSigExpired, std::time::Instant::now());
+                if s.shared.metrics.timed("kick_instance", kick_self) {
                     return kicked(s, &a, KickType::UserSigExpired).await;
                 }
             }
@@ -386,6 +402,11 @@ async fn online(mut s: Session, a: Authed) {
                         Ok(ClientFrame::Ping { id }) => {
                             if !s.send(&ServerFrame::Pong { id, server_time_ms: s.shared.now_ms() }).await {
                                 return;
+                            }
+                            if let Some(payload) = rtt.start() {
+                                if !matches!(timeout(SEND_TIMEOUT, s.socket.send(Message::Ping(payload))).await, Ok(Ok(()))) {
+                                    return;
+                                }
                             }
                         }
                         Ok(ClientFrame::Logout { id }) => {
@@ -407,7 +428,12 @@ async fn online(mut s: Session, a: Authed) {
                         Err(Bad::Malformed(id)) => return s.protocol_error(id, "malformed frame").await,
                     },
                     Message::Binary(_) => return s.protocol_error(None, "binary frames are not supported").await,
-                    Message::Ping(_) | Message::Pong(_) => {}
+                    Message::Pong(payload) => {
+                        if let Some(took) = rtt.finish(&payload) {
+                            s.shared.metrics.heartbeat_rtt(took);
+                        }
+                    }
+                    Message::Ping(_) => {}
                     Message::Close(_) => return s.finish().await,
                 }
             }
@@ -417,6 +443,7 @@ async fn online(mut s: Session, a: Authed) {
 
 async fn kicked(mut s: Session, a: &Authed, kick: KickType) {
     tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "kicked");
+    s.shared.metrics.kicked(kick);
     if s.send(&ServerFrame::Kicked { kick_type: kick }).await {
         s.close(CloseCode::Kicked, "kicked").await;
     }

@@ -109,6 +109,7 @@ fn soft_limit_is_raised_to_the_hard_limit_and_logged() {
 }
 
 #[test]
+#[allow(clippy::unnecessary_cast)] // rlim_t is 32-bit on some targets
 fn a_cap_above_half_the_limit_is_warned_about() {
     let hard = {
         let mut lim = libc::rlimit {
