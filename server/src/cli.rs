@@ -65,6 +65,19 @@ pub struct Options {
     /// Serve Prometheus `GET /metrics` on this separate admin address [default: off]
     #[arg(long, global = true, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Join a cluster: keep the session directory in this Redis (redis://HOST:PORT[/DB])
+    /// [default: in memory, one node]
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Option<String>,
+    /// This node's id in the cluster [default: generated at each start]
+    #[arg(long, global = true, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Prefix of the cluster's Redis keys [default: natter:SDKAPPID]
+    #[arg(long, global = true, value_name = "P")]
+    pub redis_prefix: Option<String>,
+    /// Milliseconds without a heartbeat after which a node counts as dead [default: 3000]
+    #[arg(long, global = true, value_name = "MS")]
+    pub node_ttl_ms: Option<u64>,
 }
 
 /// The TOML file: keys mirror the flags in snake_case, plus the limits (durations in seconds).
@@ -92,6 +105,11 @@ pub struct FileConfig {
     pub kick_memory_total: Option<usize>,
     pub request_body_timeout_secs: Option<f64>,
     pub metrics_listen: Option<SocketAddr>,
+    pub kick_memory_secs: Option<f64>,
+    pub redis: Option<String>,
+    pub redis_prefix: Option<String>,
+    pub node_id: Option<String>,
+    pub node_ttl_secs: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,13 +199,40 @@ impl FileConfig {
         if let Some(v) = self.metrics_listen {
             c.metrics_listen = Some(v);
         }
+        if let Some(v) = self.kick_memory_secs {
+            c.kick_memory_ttl = secs("kick_memory_secs", v)?;
+        }
+        if let Some(v) = &self.redis {
+            c.redis_url = Some(v.clone());
+        }
+        if let Some(v) = &self.redis_prefix {
+            c.redis_prefix = Some(v.clone());
+        }
+        if let Some(v) = &self.node_id {
+            c.node_id = Some(v.clone());
+        }
+        if let Some(v) = self.node_ttl_secs {
+            c.node_ttl = secs("node_ttl_secs", v)?;
+        }
         Ok(())
     }
 }
 
 impl Options {
     /// Applies the flags that were given to `c`.
-    pub fn apply(&self, c: &mut ServerConfig) {
+    pub fn apply(&self, c: &mut ServerConfig) -> Result<(), CliError> {
+        if let Some(v) = &self.redis {
+            c.redis_url = Some(v.clone());
+        }
+        if let Some(v) = &self.node_id {
+            c.node_id = Some(v.clone());
+        }
+        if let Some(v) = &self.redis_prefix {
+            c.redis_prefix = Some(v.clone());
+        }
+        if let Some(v) = self.node_ttl_ms {
+            c.node_ttl = std::time::Duration::from_millis(v);
+        }
         if let Some(v) = self.listen {
             c.listen = v;
         }
@@ -212,6 +257,7 @@ impl Options {
         if let Some(v) = self.metrics_listen {
             c.metrics_listen = Some(v);
         }
+        Ok(())
     }
 }
 
@@ -229,7 +275,20 @@ pub fn resolve(options: &Options) -> Result<ServerConfig, CliError> {
         })?;
         file.apply(&mut config)?;
     }
-    options.apply(&mut config);
+    options.apply(&mut config)?;
+    if let Some(id) = &config.node_id {
+        natter_protocol::identifier::validate(id).map_err(|e| CliError::Invalid(format!("node id {e}")))?;
+    }
+    if let Some(p) = &config.redis_prefix {
+        if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(CliError::Invalid(
+                "redis prefix must be non-empty, without spaces".into(),
+            ));
+        }
+    }
+    if config.node_ttl < std::time::Duration::from_millis(300) {
+        return Err(CliError::Invalid("node TTL must be at least 0.3 s".into()));
+    }
     if config.secret_key.is_empty() {
         return Err(CliError::Invalid("secret key must not be empty".into()));
     }

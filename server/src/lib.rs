@@ -6,21 +6,29 @@
 
 pub mod admin;
 pub mod cli;
+mod cluster;
 mod config;
+pub mod directory;
 pub mod fd_limit;
 #[doc(hidden)]
 pub mod fuzzing;
 mod heartbeat_rtt;
+mod kick_bus;
 mod kick_memory;
 mod limits;
+mod local_sessions;
 mod log_safe;
+pub mod login_refusal;
 mod metrics;
 mod metrics_listener;
+mod node_id;
 pub mod policy;
-mod registry;
-mod rest;
+pub mod rest;
+mod router;
 mod server;
+mod state;
 mod throttle;
+mod timed_directory;
 pub mod usersig;
 mod ws;
 

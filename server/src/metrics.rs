@@ -191,14 +191,6 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Runs the directory call `f` and records its latency under `op`.
-    pub fn timed<T>(&self, op: &'static str, f: impl FnOnce() -> T) -> T {
-        let start = std::time::Instant::now();
-        let out = f();
-        self.directory_op(op, start.elapsed());
-        out
-    }
-
     /// The text exposition (`text/plain; version=0.0.4`), with `open_connections` read at scrape
     /// time from the connection slots (the one source of truth for that number).
     pub fn render(&self, open_connections: u32) -> String {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};
 use natter_server::{ServerConfig, ServerHandle};
@@ -16,11 +17,22 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Upper bound for any single wait in the tests.
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// A test server's config. With `NATTER_TEST_ENGINE=redis` it runs on the Redis engine: one
+/// `redis-server` child per test process, a key prefix of its own per server.
 pub fn config() -> ServerConfig {
-    ServerConfig {
+    let mut c = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Default::default()
+    };
+    if std::env::var("NATTER_TEST_ENGINE").as_deref() == Ok("redis") {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SERVERS: AtomicU64 = AtomicU64::new(0);
+        static REDIS_PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+        let port = REDIS_PORT.get_or_init(redis::RedisChild::start_shared);
+        c.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        c.redis_prefix = Some(format!("t{}", SERVERS.fetch_add(1, Ordering::Relaxed)));
     }
+    c
 }
 
 pub async fn server(config: ServerConfig) -> ServerHandle {
