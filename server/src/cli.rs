@@ -380,6 +380,54 @@ mod tests {
     }
 
     #[test]
+    fn cluster_flags_and_keys() {
+        let c = resolve(&parse(&[]).options).unwrap();
+        assert!(c.redis_url.is_none(), "the memory engine by default");
+        let cli = parse(&[
+            "--redis",
+            "redis://127.0.0.1:6379",
+            "--node-id",
+            "node-a",
+            "--redis-prefix",
+            "prod",
+            "--node-ttl-ms",
+            "1500",
+        ]);
+        let c = resolve(&cli.options).unwrap();
+        assert_eq!(
+            (c.redis_url.as_deref(), c.node_id.as_deref(), c.redis_prefix.as_deref()),
+            (Some("redis://127.0.0.1:6379"), Some("node-a"), Some("prod"))
+        );
+        assert_eq!(c.node_ttl, Duration::from_millis(1500));
+        assert_eq!(c.effective_redis_prefix(), "prod");
+        assert_eq!(ServerConfig::default().effective_redis_prefix(), "natter:1400000001");
+        let file = FileConfig::parse(
+            "redis = \"redis://h:1\"\nnode_id = \"b\"\nredis_prefix = \"x\"\nnode_ttl_secs = 2.5\nkick_memory_secs = 30\n",
+        )
+        .unwrap();
+        let mut c = ServerConfig::default();
+        file.apply(&mut c).unwrap();
+        assert_eq!(
+            (c.redis_url.as_deref(), c.node_id.as_deref()),
+            (Some("redis://h:1"), Some("b"))
+        );
+        assert_eq!(
+            (c.node_ttl, c.kick_memory_ttl),
+            (Duration::from_millis(2500), Duration::from_secs(30))
+        );
+        for bad in [
+            &["--node-id", "bad id"][..],
+            &["--redis-prefix", "a b"],
+            &["--node-ttl-ms", "10"],
+        ] {
+            assert!(
+                matches!(resolve(&parse(bad).options), Err(CliError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn usersig_subcommand_with_options_after_it() {
         let cli = parse(&["usersig", "--user", "alice", "--sdk-app-id", "9", "--secret-key", "s"]);
         assert_eq!(

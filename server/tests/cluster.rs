@@ -93,11 +93,13 @@ async fn the_oldest_is_kicked_across_nodes_with_the_right_type() {
     );
 }
 
+/// (policy, limit, logins as (node, platform), the index kicked by the last login, kick type).
+type PolicyCase = (Policy, u32, &'static [(usize, &'static str)], usize, &'static str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_limit_and_the_four_policies_hold_cluster_wide() {
     let redis = RedisChild::start();
-    // (policy, limit, logins as (node, platform), the index kicked by the last login, kick type)
-    let cases: [(Policy, u32, &[(usize, &str)], usize, &str); 5] = [
+    let cases: [PolicyCase; 5] = [
         (
             Policy::Multi,
             2,
@@ -362,4 +364,27 @@ async fn a_node_restarted_under_the_same_id_fences_off_its_previous_life() {
     ping(&mut ws, 1).await;
     let list = instances(&a, "kim").await;
     assert_eq!((list.len(), list[0]["Node"].as_str()), (1, Some("fixed")), "{list:?}");
+}
+
+#[test]
+fn a_node_without_its_redis_does_not_start() {
+    // A port nothing listens on: bind, take the port, close.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--redis",
+            &format!("redis://127.0.0.1:{port}"),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach the Redis session directory"), "{stderr}");
 }

@@ -49,7 +49,6 @@ async fn still_serving(s: &ServerHandle) {
     assert_eq!(q["ActionStatus"], "OK", "{q}");
 }
 
-#[tokio::test]
 async fn kick_ends_every_instance_and_is_remembered_for_resume() {
     let s = server(config()).await;
     let mut web = login(&s, "alice", "web", "w").await;
@@ -73,7 +72,6 @@ async fn kick_ends_every_instance_and_is_remembered_for_resume() {
     assert_eq!(admin::kick(&s, "nobody").await.unwrap()["ErrorCode"], 0);
 }
 
-#[tokio::test]
 async fn every_platform_has_its_vendor_name() {
     let s = server(config()).await;
     let mut sockets = Vec::new();
@@ -90,7 +88,6 @@ async fn every_platform_has_its_vendor_name() {
     assert_eq!(names, ["Web", "Android", "iPhone", "iPad", "PC", "Mac", "PC"]);
 }
 
-#[tokio::test]
 async fn list_instances_and_kick_one_instance() {
     let s = server(config()).await;
     let before = now_ms();
@@ -146,7 +143,6 @@ async fn list_instances_and_kick_one_instance() {
     assert_eq!(fail(&(200, r)), (200, 60003));
 }
 
-#[tokio::test]
 async fn query_online_status_with_and_without_detail() {
     let s = server(config()).await;
     let _w = login(&s, "alice", "web", "w").await;
@@ -170,7 +166,6 @@ async fn query_online_status_with_and_without_detail() {
     assert_eq!((status, q["QueryResult"].clone()), (200, json!([])));
 }
 
-#[tokio::test]
 async fn auth_errors_are_coded() {
     let s = server(config()).await;
     let addr = s.local_addr();
@@ -255,7 +250,6 @@ async fn auth_errors_are_coded() {
     still_serving(&s).await;
 }
 
-#[tokio::test]
 async fn request_errors_are_coded_and_the_server_keeps_working() {
     let s = server(config()).await;
     let mut alice = login(&s, "alice", "web", "w").await;
@@ -308,3 +302,12 @@ async fn request_errors_are_coded_and_the_server_keeps_working() {
     still_serving(&s).await;
     ping(&mut alice, 1).await;
 }
+
+crate::on_both_engines!(
+    kick_ends_every_instance_and_is_remembered_for_resume,
+    every_platform_has_its_vendor_name,
+    list_instances_and_kick_one_instance,
+    query_online_status_with_and_without_detail,
+    auth_errors_are_coded,
+    request_errors_are_coded_and_the_server_keeps_working,
+);

@@ -213,10 +213,13 @@ pub async fn instances_carry_what_the_admin_api_lists(f: &dyn Factory) {
     assert!(d.instances("nobody").await.unwrap().is_empty());
 }
 
+/// (policy, online before, new login, the index it displaces and how).
+type PolicyCase = (Policy, &'static [Platform], Platform, Option<(usize, KickType)>);
+
 /// One scenario per policy: which earlier instance a new login displaces, and how.
 pub async fn the_four_policies_hold(f: &dyn Factory) {
     use Platform::*;
-    let cases: [(Policy, &[Platform], Platform, Option<(usize, KickType)>); 6] = [
+    let cases: [PolicyCase; 6] = [
         (
             Policy::Multi,
             &[Web, Android],
