@@ -169,6 +169,26 @@ impl Drop for Child {
     }
 }
 
+/// Kernel memory the machine's TCP sockets take, in KiB: the socket structures (slab, which the
+/// kernel reports machine-wide only) and the TCP buffers in use (`/proc/net/sockstat` `mem`, pages).
+/// Both ends of every session are on this machine, so per socket = delta / (2 N); other processes'
+/// activity makes it approximate.
+fn kernel_kib() -> (u64, u64) {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let slab = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("Slab:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let sockstat = std::fs::read_to_string("/proc/net/sockstat").unwrap_or_default();
+    let pages: u64 = sockstat
+        .lines()
+        .find(|l| l.starts_with("TCP:"))
+        .and_then(|l| l.split_whitespace().skip_while(|w| *w != "mem").nth(1)?.parse().ok())
+        .unwrap_or(0);
+    (slab, pages * 4)
+}
+
 async fn connect(server: SocketAddr, source: Ipv4Addr) -> Ws {
     let socket = TcpSocket::new_v4().expect("socket");
     socket.bind(SocketAddr::from((source, 0))).expect("bind source");
@@ -195,6 +215,7 @@ async fn next_text(ws: &mut Ws) -> String {
 async fn measure(sessions: usize, sources: usize) {
     let server = Child::start();
     let idle = server.settled_rss_kib().await;
+    let kernel_idle = kernel_kib();
     let addr = server.addr;
     let started = Instant::now();
     let source = |i: usize| Ipv4Addr::new(127, 0, 0, 2 + (i % sources) as u8);
@@ -226,6 +247,7 @@ async fn measure(sessions: usize, sources: usize) {
         })
         .await;
     let online = server.settled_rss_kib().await;
+    let kernel_online = kernel_kib();
     let login_time = started.elapsed();
 
     stream::iter(sockets.iter_mut())
@@ -257,6 +279,12 @@ async fn measure(sessions: usize, sources: usize) {
         per(heartbeat)
     );
     println!("  login adds             {:>9} B/session", per(online) - per(upgraded));
+    let per_socket = |after: u64, before: u64| after.saturating_sub(before) as f64 * 1024.0 / (2.0 * sessions as f64);
+    println!(
+        "  kernel, per TCP socket (machine-wide, approximate): slab {:.0} B, buffers in use {:.0} B",
+        per_socket(kernel_online.0, kernel_idle.0),
+        per_socket(kernel_online.1, kernel_idle.1)
+    );
     drop(sockets);
     drop(server);
 }
