@@ -1,5 +1,6 @@
 //! `GET /metrics` on the admin listener: real server, real WebSocket clients, real scrapes over
-//! loopback; every assertion is on a number the scrape returns.
+//! loopback; every assertion is on a number the scrape returns. The session tests run on both
+//! directory engines (memory and a real redis-server).
 
 mod common;
 
@@ -93,7 +94,6 @@ async fn metrics_are_off_unless_configured() {
     assert!(text.contains("# TYPE natter_heartbeat_rtt_seconds histogram"), "{text}");
 }
 
-#[tokio::test]
 async fn logins_sessions_and_kicks_move_as_they_happen() {
     // `single`: one group for every platform, so a second device kicks with multipleDevice.
     let s = metrics_server(natter_server::Policy::Single).await;
@@ -174,7 +174,6 @@ async fn logins_sessions_and_kicks_move_as_they_happen() {
     }
 }
 
-#[tokio::test]
 async fn refused_logins_are_counted_by_code() {
     let s = metrics_server(natter_server::Policy::Multi).await;
     let app = s.config().sdk_app_id;
@@ -215,7 +214,6 @@ async fn refused_logins_are_counted_by_code() {
     assert_eq!(value(&text, "natter_sessions{platform=\"web\"}"), 0.0, "{text}");
 }
 
-#[tokio::test]
 async fn heartbeat_round_trips_are_measured_by_the_server() {
     let s = metrics_server(natter_server::Policy::Multi).await;
     let mut ws = login(&s, "hank", "web", "h1").await;
@@ -261,3 +259,43 @@ async fn no_websocket_pings_without_metrics() {
         assert!(msg.is_text(), "expected only the pong, got {msg:?}");
     }
 }
+
+#[tokio::test]
+async fn a_cross_node_kick_is_counted_by_the_node_holding_the_socket() {
+    let redis = common::redis::RedisChild::start();
+    let node = |prefix: &str| natter_server::ServerConfig {
+        metrics_listen: Some("127.0.0.1:0".parse().unwrap()),
+        redis_url: Some(redis.url()),
+        redis_prefix: Some(prefix.to_owned()),
+        ..config()
+    };
+    let a = server(node("metrics-x")).await;
+    let b = server(node("metrics-x")).await;
+    let mut first = login(&a, "xena", "web", "x1").await;
+    let _second = login(&b, "xena", "web", "x2").await;
+    assert_eq!(next_frame(&mut first).await["kickType"], "multipleAccount");
+    wait_value(&a, "natter_sessions{platform=\"web\"}", 0.0).await;
+    let (on_a, on_b) = (scrape(&a).await, scrape(&b).await);
+    assert_eq!(
+        value(&on_a, "natter_kicks_total{type=\"multipleAccount\"}"),
+        1.0,
+        "{on_a}"
+    );
+    assert_eq!(
+        value(&on_b, "natter_kicks_total{type=\"multipleAccount\"}"),
+        0.0,
+        "{on_b}"
+    );
+    assert_eq!(value(&on_b, "natter_sessions{platform=\"web\"}"), 1.0, "{on_b}");
+    assert!(
+        value(&on_b, "natter_directory_op_seconds_count{op=\"admit\"}") >= 1.0,
+        "{on_b}"
+    );
+}
+
+// The same bodies on the in-memory directory and on Redis (directory latency is then Redis round trips).
+crate::on_both_engines!(
+    logins_sessions_and_kicks_move_as_they_happen,
+    refused_logins_are_counted_by_code,
+    heartbeat_round_trips_are_measured_by_the_server,
+);
