@@ -29,8 +29,8 @@ pub(crate) struct ClusterNode {
     per_user: u32,
     per_source: u32,
     window: Duration,
-    /// Bumped after every (re)subscription of the kick channel.
-    subscriptions: watch::Sender<u64>,
+    /// Whether the kick channel is subscribed right now.
+    subscribed: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for ClusterNode {
@@ -68,12 +68,12 @@ impl ClusterNode {
             per_user: config.max_failed_logins,
             per_source: config.max_failed_logins_per_source,
             window: config.failed_login_window,
-            subscriptions: watch::channel(0).0,
+            subscribed: watch::channel(false).0,
         });
         Ok(Engine {
             node,
             directory,
-            bus: Arc::new(RedisBus::new(prefix, Arc::clone(&sessions), con)),
+            bus: Arc::new(RedisBus::new(prefix, Arc::clone(&sessions), con, config.node_ttl)),
             sessions,
             cluster: Some(cluster),
         })
@@ -87,16 +87,16 @@ impl ClusterNode {
         cancel: &CancellationToken,
         tracker: &TaskTracker,
     ) {
-        let mut subscribed = self.subscriptions.subscribe();
+        let mut subscribed = self.subscribed.subscribe();
         tracker.spawn(subscribe_loop(
             self.client.clone(),
             self.prefix.clone(),
             Arc::clone(&sessions),
             cancel.clone(),
-            self.subscriptions.clone(),
+            self.subscribed.clone(),
         ));
         tracker.spawn(Arc::clone(self).heartbeat_loop(sessions, cancel.clone()));
-        if tokio::time::timeout(SUBSCRIBE_WAIT, subscribed.wait_for(|n| *n > 0))
+        if tokio::time::timeout(SUBSCRIBE_WAIT, subscribed.wait_for(|up| *up))
             .await
             .is_err()
         {

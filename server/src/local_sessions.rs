@@ -7,8 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use tokio::sync::mpsc;
 
-// The re-registration fields and helpers serve the Redis engine (next commit).
-#[allow(dead_code)]
 #[derive(Debug)]
 struct Local {
     tx: mpsc::UnboundedSender<Control>,
@@ -23,7 +21,6 @@ pub struct LocalSessions {
     map: Mutex<HashMap<u64, Local>>,
 }
 
-#[allow(dead_code)]
 impl LocalSessions {
     pub fn new(node: NodeId) -> Self {
         LocalSessions {

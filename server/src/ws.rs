@@ -384,19 +384,24 @@ async fn online(mut s: Session, a: Authed) {
     let mut reg = Some(Registered {
         shared: Arc::clone(&s.shared),
         user_id: a.user_id.clone(),
-        conn,
+        conn: conn.clone(),
         released: false,
         _gauge: s.shared.metrics.login_ok(a.platform),
     });
-    serve(s, &a, &mut reg, rx).await;
+    serve(s, &a, &conn, &mut reg, rx).await;
     // Logout already released it (before answering); elsewhere this is where the session ends.
     if let Some(reg) = reg {
         reg.release().await;
     }
 }
 
-async fn serve(mut s: Session, a: &Authed, reg: &mut Option<Registered>, mut rx: mpsc::UnboundedReceiver<Control>) {
-    let conn = reg.as_ref().map(|r| r.conn.clone()).expect("registered");
+async fn serve(
+    mut s: Session,
+    a: &Authed,
+    conn: &ConnId,
+    reg: &mut Option<Registered>,
+    mut rx: mpsc::UnboundedReceiver<Control>,
+) {
     tracing::info!(peer = %s.info.peer, user = %a.user_id, instance = %a.instance_id, platform = %a.platform, resume = a.resume, "login ok");
     if !s
         .send(&ServerFrame::LoginOk {
@@ -433,7 +438,7 @@ async fn serve(mut s: Session, a: &Authed, reg: &mut Option<Registered>, mut rx:
                 expiry_armed = false;
                 // If the directory already removed us, a kick order is on its way instead. If it
                 // cannot be reached the session still ends (unremembered: nothing else can be done).
-                match s.shared.directory.kick_self(&a.user_id, &conn, KickType::UserSigExpired).await {
+                match s.shared.directory.kick_self(&a.user_id, conn, KickType::UserSigExpired).await {
                     Ok(false) => {}
                     Ok(true) | Err(_) => return kicked(s, a, KickType::UserSigExpired).await,
                 }

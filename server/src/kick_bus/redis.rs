@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 /// Pause before subscribing again after the subscription broke (Redis restarting): a retry
 /// backoff, so a down Redis is not hammered.
 const RESUBSCRIBE_BACKOFF: Duration = Duration::from_millis(200);
+/// Retry period of an order nobody received.
+const REPUBLISH_EVERY: Duration = Duration::from_millis(50);
 
 pub fn channel(prefix: &str, node: &NodeId) -> String {
     format!("{prefix}:kicks:{node}")
@@ -52,6 +54,9 @@ pub struct RedisBus {
     prefix: String,
     sessions: Arc<LocalSessions>,
     con: ConnectionManager,
+    /// How long an order is retried while its node is alive but not subscribed (it is
+    /// resubscribing after a Redis restart): the node TTL.
+    retry_for: Duration,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -63,9 +68,35 @@ impl std::fmt::Debug for RedisBus {
 }
 
 impl RedisBus {
-    pub fn new(prefix: String, sessions: Arc<LocalSessions>, con: ConnectionManager) -> Self {
-        RedisBus { prefix, sessions, con }
+    pub fn new(prefix: String, sessions: Arc<LocalSessions>, con: ConnectionManager, retry_for: Duration) -> Self {
+        RedisBus {
+            prefix,
+            sessions,
+            con,
+            retry_for,
+        }
     }
+}
+
+/// Publishes again until someone receives it, while the target node's heartbeat key exists (a
+/// dead node's orders are dropped), for at most `retry_for`.
+async fn republish(mut con: ConnectionManager, prefix: String, order: KickOrder, retry_for: Duration) {
+    let deadline = tokio::time::Instant::now() + retry_for;
+    let node_key = format!("{prefix}:node:{}", order.conn.node);
+    let channel = channel(&prefix, &order.conn.node);
+    let payload = encode(&order);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(REPUBLISH_EVERY).await;
+        let alive: Result<bool, _> = con.exists(&node_key).await;
+        if !matches!(alive, Ok(true)) {
+            return;
+        }
+        if matches!(con.publish::<_, _, i64>(&channel, &payload).await, Ok(n) if n > 0) {
+            tracing::debug!(conn = %order.conn, "kick order delivered on a retry");
+            return;
+        }
+    }
+    tracing::warn!(conn = %order.conn, "kick order not delivered: the node never listened");
 }
 
 #[async_trait]
@@ -82,7 +113,15 @@ impl KickBus for RedisBus {
                 .publish(channel(&self.prefix, &order.conn.node), encode(order))
                 .await;
             match published {
-                Ok(0) => tracing::debug!(conn = %order.conn, "kick order for a node that is not listening (dead?)"),
+                Ok(0) => {
+                    // Nobody listening: the node is dead (drop it) or resubscribing (retry).
+                    tokio::spawn(republish(
+                        self.con.clone(),
+                        self.prefix.clone(),
+                        order.clone(),
+                        self.retry_for,
+                    ));
+                }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(conn = %order.conn, error = %e, "could not publish a kick order"),
             }
@@ -91,13 +130,13 @@ impl KickBus for RedisBus {
 }
 
 /// Delivers this node's orders from its channel until `cancel`; subscribes again whenever the
-/// subscription breaks. `subscribed` counts the successful subscriptions.
+/// subscription breaks. `subscribed` says whether the subscription is up right now.
 pub async fn subscribe_loop(
     client: redis::Client,
     prefix: String,
     sessions: Arc<LocalSessions>,
     cancel: CancellationToken,
-    subscribed: tokio::sync::watch::Sender<u64>,
+    subscribed: tokio::sync::watch::Sender<bool>,
 ) {
     let node = sessions.node().clone();
     let name = channel(&prefix, &node);
@@ -116,7 +155,7 @@ pub async fn subscribe_loop(
             }
         };
         tracing::debug!(channel = %name, "kick channel subscribed");
-        subscribed.send_modify(|n| *n += 1);
+        subscribed.send_replace(true);
         let mut messages = ps.on_message();
         loop {
             let msg = tokio::select! { _ = cancel.cancelled() => return, m = messages.next() => m };
@@ -131,6 +170,7 @@ pub async fn subscribe_loop(
                 None => tracing::warn!(payload = %crate::log_safe::Escaped(&payload), "malformed kick order ignored"),
             }
         }
+        subscribed.send_replace(false);
         tracing::warn!(channel = %name, "kick channel lost; subscribing again");
     }
 }
