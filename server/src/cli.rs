@@ -62,6 +62,9 @@ pub struct Options {
     /// Added to the server clock, in ms (may be negative) [default: 0]
     #[arg(long, global = true, value_name = "N", allow_negative_numbers = true)]
     pub clock_skew_ms: Option<i64>,
+    /// Serve Prometheus `GET /metrics` on this separate admin address [default: off]
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Join a cluster: keep the session directory in this Redis (redis://HOST:PORT[/DB])
     /// [default: in memory, one node]
     #[arg(long, global = true, value_name = "URL")]
@@ -101,6 +104,7 @@ pub struct FileConfig {
     pub kick_memory_per_user: Option<usize>,
     pub kick_memory_total: Option<usize>,
     pub request_body_timeout_secs: Option<f64>,
+    pub metrics_listen: Option<SocketAddr>,
     pub kick_memory_secs: Option<f64>,
     pub redis: Option<String>,
     pub redis_prefix: Option<String>,
@@ -192,6 +196,9 @@ impl FileConfig {
         if let Some(v) = self.request_body_timeout_secs {
             c.request_body_timeout = secs("request_body_timeout_secs", v)?;
         }
+        if let Some(v) = self.metrics_listen {
+            c.metrics_listen = Some(v);
+        }
         if let Some(v) = self.kick_memory_secs {
             c.kick_memory_ttl = secs("kick_memory_secs", v)?;
         }
@@ -246,6 +253,9 @@ impl Options {
         }
         if let Some(v) = self.clock_skew_ms {
             c.clock_skew_ms = v;
+        }
+        if let Some(v) = self.metrics_listen {
+            c.metrics_listen = Some(v);
         }
         Ok(())
     }
@@ -351,6 +361,8 @@ mod tests {
             "triple",
             "--clock-skew-ms",
             "-5000",
+            "--metrics-listen",
+            "127.0.0.1:9100",
         ]);
         let c = resolve(&cli.options).unwrap();
         assert_eq!(c.listen, "0.0.0.0:1234".parse().unwrap());
@@ -362,6 +374,8 @@ mod tests {
             (c.max_instances_per_platform, c.policy, c.clock_skew_ms),
             (3, Policy::Triple, -5000)
         );
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9100".parse().unwrap()));
+        assert_eq!(resolve(&parse(&[]).options).unwrap().metrics_listen, None);
         assert!(Cli::try_parse_from(["natter-server", "--policy", "quad"]).is_err());
     }
 
@@ -453,7 +467,8 @@ mod tests {
              max_instances_per_platform = 2\nclock_skew_ms = 100\napp_enabled = false\nhandshake_timeout_secs = 0.5\n\
              idle_timeout_secs = 30\nmax_frame_bytes = 4096\nmax_connections_per_source = 8\nmax_failed_logins = 3\n\
              failed_login_window_secs = 5\nmax_failed_logins_per_source = 30\nusersig_max_future_secs = 7\n\
-             max_connections = 99\nkick_memory_per_user = 4\nkick_memory_total = 50\nrequest_body_timeout_secs = 2\n",
+             max_connections = 99\nkick_memory_per_user = 4\nkick_memory_total = 50\nrequest_body_timeout_secs = 2\n\
+             metrics_listen = \"127.0.0.1:9101\"\n",
         )
         .unwrap();
         let p = path.to_str().unwrap();
@@ -486,6 +501,7 @@ mod tests {
         );
         assert_eq!((c.kick_memory_per_user, c.kick_memory_total), (4, 50));
         assert_eq!(c.request_body_timeout, Duration::from_secs(2));
+        assert_eq!(c.metrics_listen, Some("127.0.0.1:9101".parse().unwrap()));
         let c = resolve(
             &parse(&[
                 "--config",

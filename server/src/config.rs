@@ -109,6 +109,8 @@ pub struct ServerConfig {
     pub node_ttl: Duration,
     /// A REST request body must have arrived this long after its headers (slow bodies).
     pub request_body_timeout: Duration,
+    /// Serve `GET /metrics` (Prometheus text) on a separate admin listener here; `None`: off.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// File descriptors kept free below RLIMIT_NOFILE for the listener, logs and refusals.
@@ -161,6 +163,7 @@ impl Default for ServerConfig {
             node_id: None,
             node_ttl: Duration::from_secs(3),
             request_body_timeout: Duration::from_secs(30),
+            metrics_listen: None,
         }
     }
 }
@@ -208,6 +211,7 @@ impl fmt::Debug for ServerConfig {
             .field("node_id", &self.node_id)
             .field("node_ttl", &self.node_ttl)
             .field("request_body_timeout", &self.request_body_timeout)
+            .field("metrics_listen", &self.metrics_listen)
             .finish()
     }
 }

@@ -9,14 +9,18 @@ pub mod cli;
 mod cluster;
 mod config;
 pub mod directory;
+pub mod fd_limit;
 #[doc(hidden)]
 pub mod fuzzing;
+mod heartbeat_rtt;
 mod kick_bus;
 mod kick_memory;
 mod limits;
 mod local_sessions;
 mod log_safe;
 pub mod login_refusal;
+mod metrics;
+mod metrics_listener;
 mod node_id;
 pub mod policy;
 pub mod rest;
@@ -24,6 +28,7 @@ mod router;
 mod server;
 mod state;
 mod throttle;
+mod timed_directory;
 pub mod usersig;
 mod ws;
 

@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Before the config is resolved: the default max_connections is derived from the soft limit.
+    let nofile = natter_server::fd_limit::raise_to_hard();
     let config = match cli::resolve(&cli.options) {
         Ok(c) => c,
         Err(e) => {
@@ -43,6 +45,20 @@ fn main() -> ExitCode {
         .finish()
         .with(no_frame_payloads)
         .init();
+    match nofile {
+        Ok(limit) => {
+            tracing::info!(%limit, max_connections = config.max_connections, "file-descriptor limit (RLIMIT_NOFILE)");
+            // The default cap is derived from the limit itself; only a configured one can outgrow it.
+            let configured = config.max_connections != natter_server::default_max_connections();
+            if let Some(why) = configured
+                .then(|| natter_server::fd_limit::shortfall(&limit, config.max_connections))
+                .flatten()
+            {
+                tracing::warn!("{why}");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read or raise the file-descriptor limit (RLIMIT_NOFILE)"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -58,34 +74,43 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        let stop = shutdown_signal();
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(cli::banner(server.config(), server.local_addr()).as_bytes());
         let _ = out.flush();
         drop(out);
-        wait_for_signal().await;
+        stop.await;
         server.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-async fn wait_for_signal() {
+/// Registers the shutdown signals now (so a SIGTERM sent as soon as the banner is out is caught,
+/// not fatal) and returns the future that waits for one.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = int.recv() => {}
+                        _ = term.recv() => {}
+                    }
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }

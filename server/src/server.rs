@@ -4,8 +4,9 @@
 
 use crate::cluster::ClusterNode;
 use crate::limits::Refusal;
+use crate::metrics::ConnectionRefusal;
 use crate::state::{ConnInfo, Engine, Shared};
-use crate::{router, usersig, ServerConfig};
+use crate::{metrics_listener, router, usersig, ServerConfig};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -29,6 +30,7 @@ const MAX_REFUSALS_IN_FLIGHT: usize = 32;
 pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
 }
 
 /// Binds `config.listen` and starts serving in the background.
@@ -48,9 +50,22 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
             .await;
         tracing::info!(node = %shared.node, prefix = %shared.config.effective_redis_prefix(), "joined the cluster (Redis session directory)");
     }
+    let metrics_addr = match shared.config.metrics_listen {
+        Some(addr) => {
+            let limits = Arc::clone(&shared.limits);
+            let open = Arc::new(move || limits.total());
+            let cancel = shared.cancel.clone();
+            Some(metrics_listener::start(addr, Arc::clone(&shared.metrics), open, cancel, &shared.tracker).await?)
+        }
+        None => None,
+    };
     tracing::info!(%local_addr, node = %shared.node, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
-    Ok(ServerHandle { shared, local_addr })
+    Ok(ServerHandle {
+        shared,
+        local_addr,
+        metrics_addr,
+    })
 }
 
 // SO_REUSEADDR so a restarted server can take the port back while old sockets sit in TIME_WAIT.
@@ -75,6 +90,7 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
         match accepted {
             Ok((stream, peer)) => match shared.limits.try_acquire(peer.ip()) {
                 Ok(slot) => {
+                    shared.metrics.connection_accepted();
                     let info = ConnInfo {
                         peer,
                         accepted: Instant::now(),
@@ -85,6 +101,10 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
                         .spawn(serve_connection(Arc::clone(&shared), router.clone(), stream, info));
                 }
                 Err(refusal) => {
+                    shared.metrics.connection_refused(match refusal {
+                        Refusal::Source => ConnectionRefusal::Source,
+                        Refusal::Global => ConnectionRefusal::Global,
+                    });
                     if refusal == Refusal::Global {
                         tracing::warn!(%peer, max = shared.config.max_connections, "connection cap reached; answering 503");
                     } else {
@@ -199,6 +219,11 @@ impl ServerHandle {
 
     pub fn config(&self) -> &ServerConfig {
         &self.shared.config
+    }
+
+    /// Where `GET /metrics` is served, when `metrics_listen` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// The server's Unix clock in ms, skew included.

@@ -7,7 +7,9 @@ use crate::directory::{DirectoryError, DirectorySettings, InstanceInfo, KickOrde
 use crate::kick_bus::{KickBus, LocalBus};
 use crate::limits::{SourceLimits, SourceSlot};
 use crate::local_sessions::LocalSessions;
+use crate::metrics::Metrics;
 use crate::throttle::Throttle;
+use crate::timed_directory::TimedDirectory;
 use crate::ServerConfig;
 use natter_protocol::KickType;
 use std::net::SocketAddr;
@@ -56,6 +58,7 @@ pub(crate) struct Shared {
     pub throttle: Throttle,
     pub limits: Arc<SourceLimits>,
     pub refusals_in_flight: Arc<AtomicUsize>,
+    pub metrics: Arc<Metrics>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
 }
@@ -68,9 +71,10 @@ impl Shared {
     }
 
     pub(crate) fn with_engine(config: ServerConfig, engine: Engine) -> Arc<Shared> {
+        let metrics = Arc::new(Metrics::new());
         Arc::new(Shared {
             node: engine.node,
-            directory: engine.directory,
+            directory: TimedDirectory::wrap(engine.directory, Arc::clone(&metrics)),
             sessions: engine.sessions,
             bus: engine.bus,
             cluster: engine.cluster,
@@ -81,6 +85,7 @@ impl Shared {
             ),
             limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
             refusals_in_flight: Arc::new(AtomicUsize::new(0)),
+            metrics,
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
             config,
