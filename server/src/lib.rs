@@ -18,6 +18,7 @@ mod rest;
 mod server;
 mod throttle;
 pub mod usersig;
+mod vendor;
 mod ws;
 
 pub use config::{

@@ -1,7 +1,7 @@
 //! The router: `/ws` (and `/`) plus the admin REST API under `/v4/`, in the reference service's shape.
 
 use crate::server::Shared;
-use crate::{usersig, ws};
+use crate::{usersig, vendor, ws};
 use axum::body::{to_bytes, Body};
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
@@ -37,7 +37,7 @@ impl RestError {
             info: info.into(),
         }
     }
-    fn bad_request(info: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(info: impl Into<String>) -> Self {
         RestError::new(60003, info)
     }
 }
@@ -58,6 +58,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too (other
         // methods on `/` stay "unknown API path", as before).
         .route("/", get(ws::upgrade).fallback(not_found))
+        // The reference web SDK's own session wire (docs/vendor-wire.md).
+        .route(vendor::BINARY_PATH, get(vendor::upgrade_binary))
+        .route(vendor::TEXT_PATH, get(vendor::upgrade_text))
         .route(KICK_PATH, post(kick).fallback(method_not_allowed))
         .route(
             QUERY_ONLINE_STATUS_PATH,

@@ -254,7 +254,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
 }
 
 /// The identifier rule for the login's `userId` and `instanceId` (60003, counts as a failure).
-fn check_ids(user_id: &str, instance_id: &str) -> Result<(), (i32, String, bool)> {
+pub(crate) fn check_ids(user_id: &str, instance_id: &str) -> Result<(), (i32, String, bool)> {
     if let Err(e) = identifier::validate(user_id) {
         return Err((INVALID_PARAMETER_CODE, format!("userId {e}"), true));
     }
@@ -266,10 +266,22 @@ fn check_ids(user_id: &str, instance_id: &str) -> Result<(), (i32, String, bool)
 
 /// Checks a login; `Err((code, message, counts_as_failure))`.
 fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> Result<i64, (i32, String, bool)> {
-    let cfg = &s.shared.config;
-    if s.shared
+    verify_login(&s.shared, s.info.peer.ip(), sdk_app_id, user_id, user_sig)
+}
+
+/// The login checks every endpoint shares (throttle, app, UserSig): the UserSig's expiry (Unix
+/// seconds), or `Err((code, message, counts_as_failure))`.
+pub(crate) fn verify_login(
+    shared: &Shared,
+    ip: std::net::IpAddr,
+    sdk_app_id: u64,
+    user_id: &str,
+    user_sig: &str,
+) -> Result<i64, (i32, String, bool)> {
+    let cfg = &shared.config;
+    if shared
         .throttle
-        .is_throttled(s.info.peer.ip(), Some(user_id), std::time::Instant::now())
+        .is_throttled(ip, Some(user_id), std::time::Instant::now())
     {
         return Err((
             70050,
@@ -288,7 +300,7 @@ fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> 
         cfg.sdk_app_id,
         &cfg.secret_key,
         user_id,
-        s.shared.now_unix(),
+        shared.now_unix(),
         cfg.usersig_max_future_secs,
     ) {
         Ok(claims) => Ok(claims.expires_at()),
