@@ -185,3 +185,21 @@ test('a command natter-server does not serve fails fast with the vendor error sh
   expect(Date.now() - t0).toBeLessThan(2000);
   expect(await v.call('isReady')).toBe(true);
 });
+
+test('after a server restart the SDK logs in again silently with its A2Key (no UserSig), staying ready', async () => {
+  const own = await NatterServer.start();
+  try {
+    const v = await vendor(own);
+    await login(v, 'v-relogin');
+    await expectOnline(own, 'v-relogin', ['web']);
+    await own.stop();
+    await own.restart();
+    // The SDK reconnects on its own schedule (about 10–20 s) and sends only a2/tinyid in the head.
+    await expectOnline(own, 'v-relogin', ['web'], 40000);
+    expect(v.names()).not.toContain(EVENT.KICKED_OUT);
+    expect(v.names()).not.toContain(EVENT.SDK_NOT_READY);
+    expect(await v.call('isReady')).toBe(true);
+  } finally {
+    await own.stop();
+  }
+}, 60000);
