@@ -203,3 +203,16 @@ test('after a server restart the SDK logs in again silently with its A2Key (no U
     await own.stop();
   }
 }, 60000);
+
+test('a UserSig expiry reaches the vendor SDK as userSigExpired on its next request (a 70001 answer)', async () => {
+  const v = await vendor();
+  const t0 = Date.now();
+  await v.call('login', { userID: 'v-expiry', userSig: genUserSig('v-expiry', 2) });
+  await v.next(EVENT.SDK_READY);
+  const k = await v.next(EVENT.KICKED_OUT, 20000);
+  expect(k.data).toEqual({ type: 'userSigExpired' });
+  // Not before the expiry; by the SDK's next ping (10 s without traffic) after it.
+  expect(k.at - t0).toBeGreaterThanOrEqual(1000);
+  expect(k.at - t0).toBeLessThan(16000);
+  await expectOnline(server, 'v-expiry', []);
+}, 30000);
