@@ -87,14 +87,14 @@ test('login → SDK_READY with the A2Key, TinyId, InstId and HelloInterval natte
   expect(data.instanceID).not.toBe(0);
   expect(data.helloInterval).toBe(120);
   expect(await v.call('isReady')).toBe(true);
-  await expectOnline(server, 'v-login', ['web']);
+  await expectOnline(server, 'v-login', ['Web']);
 
   const again = await v.call<{ data: { repeatLogin?: boolean } }>('login', {
     userID: 'v-login',
     userSig: genUserSig('v-login'),
   });
   expect(again.data.repeatLogin).toBe(true);
-  await expectOnline(server, 'v-login', ['web']);
+  await expectOnline(server, 'v-login', ['Web']);
 });
 
 test('a bad UserSig is refused with the UserSig error code; the SDK stays not ready', async () => {
@@ -124,7 +124,7 @@ test('a second vendor instance of the same user kicks the first with multipleAcc
   await expectKicked(a, 'multipleAccount');
   expect(await b.call('isReady')).toBe(true);
   expect(b.names()).not.toContain(EVENT.KICKED_OUT);
-  await expectOnline(server, 'v-multi', ['web']);
+  await expectOnline(server, 'v-multi', ['Web']);
 });
 
 test('one instance policy across SDKs: a Natter android client and the vendor web SDK kick each other with multipleDevice', async () => {
@@ -141,14 +141,14 @@ test('one instance policy across SDKs: a Natter android client and the vendor we
   await natter.login({ userID: 'v-cross', userSig: genUserSig('v-cross') });
   await rn.next(EVENT.SDK_READY);
   await expectKicked(v, 'multipleDevice');
-  await expectOnline(single, 'v-cross', ['android']);
+  await expectOnline(single, 'v-cross', ['Android']);
 
   // And back: a new vendor login kicks the Natter client.
   const v2 = await vendor(single);
   await login(v2, 'v-cross');
   const k = await rn.next(EVENT.KICKED_OUT);
   expect(k.data).toEqual({ type: 'multipleDevice' });
-  await expectOnline(single, 'v-cross', ['web']);
+  await expectOnline(single, 'v-cross', ['Web']);
 });
 
 test('a REST kick reaches the vendor SDK as REST_API_Kick', async () => {
@@ -169,7 +169,7 @@ test('logout → SDK_NOT_READY and the server forgets the session; destroy → s
 
   const d = await vendor();
   await login(d, 'v-destroy');
-  await expectOnline(server, 'v-destroy', ['web']);
+  await expectOnline(server, 'v-destroy', ['Web']);
   await d.call('destroy');
   await d.next('sdkDestroy');
   await expectOnline(server, 'v-destroy', []);
@@ -191,11 +191,11 @@ test('after a server restart the SDK logs in again silently with its A2Key (no U
   try {
     const v = await vendor(own);
     await login(v, 'v-relogin');
-    await expectOnline(own, 'v-relogin', ['web']);
+    await expectOnline(own, 'v-relogin', ['Web']);
     await own.stop();
     await own.restart();
     // The SDK reconnects on its own schedule (about 10–20 s) and sends only a2/tinyid in the head.
-    await expectOnline(own, 'v-relogin', ['web'], 40000);
+    await expectOnline(own, 'v-relogin', ['Web'], 40000);
     expect(v.names()).not.toContain(EVENT.KICKED_OUT);
     expect(v.names()).not.toContain(EVENT.SDK_NOT_READY);
     expect(await v.call('isReady')).toBe(true);

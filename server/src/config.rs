@@ -95,6 +95,15 @@ pub struct ServerConfig {
     pub kick_memory_per_user: usize,
     /// Remembered kicked instances in total (oldest forgotten first).
     pub kick_memory_total: usize,
+    /// How long a kicked instance's `resume` login is refused (wall clock, same on every node).
+    pub kick_memory_ttl: Duration,
+    /// `redis://…` of the shared session directory; `None` = the in-memory engine (one node).
+    pub redis_url: Option<String>,
+    /// This node's name in a cluster; `None` = generated at start (unique per process start).
+    pub node_id: Option<String>,
+    /// A node that has not renewed its heartbeat key for this long is dead: its sessions stop
+    /// counting (Redis engine). Renewed every third of it.
+    pub node_ttl: Duration,
     /// A REST request body must have arrived this long after its headers (slow bodies).
     pub request_body_timeout: Duration,
 }
@@ -143,6 +152,10 @@ impl Default for ServerConfig {
             max_connections: default_max_connections(),
             kick_memory_per_user: 64,
             kick_memory_total: 100_000,
+            kick_memory_ttl: crate::kick_memory::KICK_MEMORY,
+            redis_url: None,
+            node_id: None,
+            node_ttl: Duration::from_secs(3),
             request_body_timeout: Duration::from_secs(30),
         }
     }
@@ -178,6 +191,10 @@ impl fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("kick_memory_per_user", &self.kick_memory_per_user)
             .field("kick_memory_total", &self.kick_memory_total)
+            .field("kick_memory_ttl", &self.kick_memory_ttl)
+            .field("redis_url", &self.redis_url.as_deref().map(crate::log_safe::redact_url))
+            .field("node_id", &self.node_id)
+            .field("node_ttl", &self.node_ttl)
             .field("request_body_timeout", &self.request_body_timeout)
             .finish()
     }

@@ -89,7 +89,7 @@ async fn query_online_status_with_and_without_detail() {
     let q = admin::query_online_status(&s, &["alice", "bob"], true).await.unwrap();
     assert_eq!(
         q["QueryResult"][0]["Detail"],
-        json!([{"Platform": "web", "Status": "Online"}, {"Platform": "ios", "Status": "Online"}])
+        json!([{"Platform": "Web", "Status": "Online"}, {"Platform": "iPhone", "Status": "Online"}])
     );
     assert_eq!(q["QueryResult"][1]["Status"], "Offline");
     assert_eq!(q["QueryResult"][1]["Detail"], json!([]));

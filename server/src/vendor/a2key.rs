@@ -7,6 +7,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
+use natter_protocol::code;
 use sha2::Sha256;
 
 /// Separates these MACs from UserSig signatures made with the same key.
@@ -34,8 +35,8 @@ pub(crate) enum A2Error {
 impl A2Error {
     pub(crate) fn code(self) -> i32 {
         match self {
-            A2Error::Expired => 70001,
-            A2Error::Invalid => 70003,
+            A2Error::Expired => code::USERSIG_EXPIRED,
+            A2Error::Invalid => code::USERSIG_INVALID,
         }
     }
 }

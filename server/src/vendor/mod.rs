@@ -12,7 +12,7 @@ mod query;
 mod session;
 
 use crate::rest::RestError;
-use crate::server::{ConnInfo, Shared};
+use crate::state::{ConnInfo, Shared};
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};

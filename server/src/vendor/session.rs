@@ -6,13 +6,15 @@ use super::directory::{self, Presence};
 use super::envelope::{self, Request};
 use super::query::ConnectQuery;
 use super::{a2key, ids};
+use crate::directory::{AdmitError, Control};
 use crate::log_safe::Escaped;
-use crate::registry::Control;
-use crate::server::{ConnInfo, Shared};
+use crate::login_refusal::LoginRefusal;
+use crate::state::{ConnInfo, Shared};
 use crate::ws::{check_ids, verify_login};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use natter_protocol::{identifier, CloseCode, KickType};
 use serde_json::{json, Value};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -109,75 +111,6 @@ impl Socket {
         })
     }
 
-    /// `wslogin` on a socket that is not logged in.
-    fn login(&self, req: &Request) -> Result<Online, String> {
-        let cfg = &self.shared.config;
-        let ip = self.info.peer.ip();
-        let sdk_app_id = req.sdk_app_id.or(self.query.sdk_app_id).unwrap_or(0);
-        let refuse = |code: i32, info: &str, counts: bool, user: Option<&str>| {
-            if counts {
-                let valid = user.filter(|u| identifier::validate(u).is_ok());
-                self.shared
-                    .throttle
-                    .record_failure(ip, valid, std::time::Instant::now());
-            }
-            tracing::info!(peer = %self.info.peer, claimed_user = %Escaped(user.unwrap_or("")), code, "vendor login refused");
-            envelope::fail(req, code, info, Value::Null)
-        };
-        // Silent re-login after a lost link: the SDK sends its A2Key instead of the UserSig.
-        let (user_id, expires_at, resume) = match (&req.usersig, &req.a2) {
-            (None, Some(a2)) => {
-                if sdk_app_id != cfg.sdk_app_id {
-                    return Err(refuse(70020, "SDKAppID not found", true, None));
-                }
-                match a2key::verify(
-                    &cfg.secret_key,
-                    a2,
-                    sdk_app_id,
-                    &self.query.instance_id,
-                    self.shared.now_unix(),
-                ) {
-                    Ok(t) => (t.user_id, t.expires_at, true),
-                    Err(e) => return Err(refuse(e.code(), &e.to_string(), true, None)),
-                }
-            }
-            _ => {
-                let user_id = req.identifier.clone().unwrap_or_default();
-                let sig = req.usersig.clone().unwrap_or_default();
-                let checked = check_ids(&user_id, &self.query.instance_id)
-                    .and_then(|()| verify_login(&self.shared, ip, sdk_app_id, &user_id, &sig));
-                match checked {
-                    Ok(expires_at) => (user_id, expires_at, false),
-                    Err((code, info, counts)) => return Err(refuse(code, &info, counts, Some(&user_id))),
-                }
-            }
-        };
-        match directory::enter(
-            &self.shared,
-            &user_id,
-            &self.query.instance_id,
-            self.query.platform,
-            resume,
-        ) {
-            Ok((presence, control)) => {
-                tracing::info!(peer = %self.info.peer, user = %user_id, instance = %self.query.instance_id, platform = %self.query.platform, resume, "vendor login ok");
-                Ok(Online {
-                    user_id,
-                    expires_at,
-                    presence,
-                    control,
-                })
-            }
-            Err(kick) => {
-                tracing::info!(user = %user_id, instance = %self.query.instance_id, %kick, "vendor re-login refused: instance was kicked");
-                Err(match kick_number(kick) {
-                    Some(n) => envelope::fail(req, cmd::KICKED_OUT, kick.as_str(), json!({"KickType": n})),
-                    None => envelope::fail(req, cmd::EXPIRED, "UserSig expired", Value::Null),
-                })
-            }
-        }
-    }
-
     /// Answers one request in `state`.
     async fn handle(&mut self, req: Request, state: State) -> Option<Next> {
         let s = req.servcmd.as_str();
@@ -194,7 +127,7 @@ impl Socket {
                 envelope::fail(&req, cmd::KICKED_OUT, "kicked", Value::Null),
                 Next::Stay(State::Kicked(deadline)),
             ),
-            State::Connected if s == cmd::LOGIN => match self.login(&req) {
+            State::Connected if s == cmd::LOGIN => match login(&self.shared, self.info.peer, &self.query, &req).await {
                 Ok(online) => (
                     envelope::ok(&req, self.login_fields(&online.user_id, online.expires_at)),
                     Next::Stay(State::Online(online)),
@@ -210,7 +143,8 @@ impl Socket {
             ),
             State::Online(online) if s == cmd::LOGOUT => {
                 tracing::info!(user = %online.user_id, instance = %self.query.instance_id, "vendor logout");
-                drop(online);
+                // Gone from the directory before the SDK hears the logout succeeded.
+                online.presence.release().await;
                 (
                     envelope::ok(&req, Value::Null),
                     Next::Close(CloseCode::LoggedOut, "logged out"),
@@ -261,6 +195,68 @@ impl Socket {
                 drop(online);
                 Next::Close(CloseCode::LoggedOut, "replaced by a new login of this instance")
             }
+        }
+    }
+}
+
+/// `wslogin` on a socket that is not logged in. A free function over owned parts: the socket
+/// itself is not `Sync`, so no borrow of it may live across the directory's await.
+async fn login(shared: &Arc<Shared>, peer: SocketAddr, query: &ConnectQuery, req: &Request) -> Result<Online, String> {
+    let cfg = &shared.config;
+    let ip = peer.ip();
+    let sdk_app_id = req.sdk_app_id.or(query.sdk_app_id).unwrap_or(0);
+    let refuse = |code: i32, info: &str, counts: bool, user: Option<&str>| {
+        if counts {
+            let valid = user.filter(|u| identifier::validate(u).is_ok());
+            shared.throttle.record_failure(ip, valid, std::time::Instant::now());
+        }
+        tracing::info!(peer = %peer, claimed_user = %Escaped(user.unwrap_or("")), code, "vendor login refused");
+        envelope::fail(req, code, info, Value::Null)
+    };
+    // Silent re-login after a lost link: the SDK sends its A2Key instead of the UserSig.
+    let (user_id, expires_at, resume) = match (&req.usersig, &req.a2) {
+        (None, Some(a2)) => {
+            if sdk_app_id != cfg.sdk_app_id {
+                let r = LoginRefusal::UnknownApp(sdk_app_id);
+                return Err(refuse(r.code(), &r.to_string(), true, None));
+            }
+            match a2key::verify(&cfg.secret_key, a2, sdk_app_id, &query.instance_id, shared.now_unix()) {
+                Ok(t) => (t.user_id, t.expires_at, true),
+                Err(e) => return Err(refuse(e.code(), &e.to_string(), true, None)),
+            }
+        }
+        _ => {
+            let user_id = req.identifier.clone().unwrap_or_default();
+            let sig = req.usersig.clone().unwrap_or_default();
+            let checked = check_ids(&user_id, &query.instance_id)
+                .and_then(|()| verify_login(shared, ip, sdk_app_id, &user_id, &sig));
+            match checked {
+                Ok(expires_at) => (user_id, expires_at, false),
+                Err(r) => return Err(refuse(r.code(), &r.to_string(), r.counts_as_failure(), Some(&user_id))),
+            }
+        }
+    };
+    match directory::enter(shared, &user_id, &query.instance_id, query.platform, resume).await {
+        Ok((presence, control)) => {
+            tracing::info!(peer = %peer, user = %user_id, instance = %query.instance_id, platform = %query.platform, resume, "vendor login ok");
+            Ok(Online {
+                user_id,
+                expires_at,
+                presence,
+                control,
+            })
+        }
+        Err(AdmitError::Kicked(kick)) => {
+            tracing::info!(user = %user_id, instance = %query.instance_id, %kick, "vendor re-login refused: instance was kicked");
+            Err(match kick_number(kick) {
+                Some(n) => envelope::fail(req, cmd::KICKED_OUT, kick.as_str(), json!({"KickType": n})),
+                None => envelope::fail(req, cmd::EXPIRED, "UserSig expired", Value::Null),
+            })
+        }
+        Err(AdmitError::Unavailable(e)) => {
+            tracing::warn!(user = %user_id, error = %e, "vendor login refused: session directory unavailable");
+            let r = LoginRefusal::DirectoryUnavailable;
+            Err(refuse(r.code(), &r.to_string(), false, Some(&user_id)))
         }
     }
 }
@@ -319,7 +315,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
             Event::Deadline => return s.close(on_deadline.0, on_deadline.1).await,
             Event::Expired => {
                 let State::Online(online) = state else { return };
-                if online.presence.kick_self(KickType::UserSigExpired) {
+                if online.presence.kick_self(KickType::UserSigExpired).await {
                     tracing::info!(user = %online.user_id, "vendor session: UserSig expired");
                     State::Expired
                 } else {
