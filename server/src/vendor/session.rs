@@ -329,7 +329,13 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
                     Next::Close(code, reason) => return s.close(code, reason).await,
                 }
             }
-            Event::Frame(None) | Event::Frame(Some(Err(_))) => return,
+            Event::Frame(None) => return,
+            Event::Frame(Some(Err(e))) => {
+                if let Some((code, reason)) = read_error_close(e) {
+                    s.close(code, reason).await;
+                }
+                return;
+            }
             Event::Frame(Some(Ok(msg))) => {
                 idle_deadline = Instant::now() + idle_timeout;
                 let bytes: Vec<u8> = match msg {
@@ -355,6 +361,18 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
                 }
             }
         };
+    }
+}
+
+/// The close a read error calls for: a frame over the limit 4004, broken WebSocket framing 4003;
+/// a lost peer gets nothing.
+fn read_error_close(err: axum::Error) -> Option<(CloseCode, &'static str)> {
+    match err.into_inner().downcast_ref::<tungstenite::Error>() {
+        Some(tungstenite::Error::Capacity(_)) => Some((CloseCode::FrameTooLarge, "frame too large")),
+        Some(tungstenite::Error::Protocol(_)) | Some(tungstenite::Error::Utf8(_)) => {
+            Some((CloseCode::ProtocolError, "websocket protocol error"))
+        }
+        _ => None,
     }
 }
 
