@@ -33,6 +33,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 struct Online {
     user_id: String,
     expires_at: i64,
+    /// Cleared once the expiry fired and the directory said a kick order is already on its way,
+    /// so the loop waits for that order instead of firing again.
+    expiry_armed: bool,
     presence: Presence,
     control: mpsc::UnboundedReceiver<Control>,
 }
@@ -242,6 +245,7 @@ async fn login(shared: &Arc<Shared>, peer: SocketAddr, query: &ConnectQuery, req
             Ok(Online {
                 user_id,
                 expires_at,
+                expiry_armed: true,
                 presence,
                 control,
             })
@@ -283,7 +287,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
             State::Online(_) | State::Expired => (idle_deadline, (CloseCode::Idle, "idle timeout")),
         };
         let expiry_at = match &state {
-            State::Online(o) => {
+            State::Online(o) if o.expiry_armed => {
                 let ms = o
                     .expires_at
                     .saturating_mul(1000)
@@ -319,7 +323,10 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
                     tracing::info!(user = %online.user_id, "vendor session: UserSig expired");
                     State::Expired
                 } else {
-                    State::Online(online)
+                    State::Online(Online {
+                        expiry_armed: false,
+                        ..online
+                    })
                 }
             }
             Event::Control(c) => {
