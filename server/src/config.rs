@@ -99,6 +99,9 @@ pub struct ServerConfig {
     pub kick_memory_ttl: Duration,
     /// `redis://…` of the shared session directory; `None` = the in-memory engine (one node).
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel; `None` = `natter:{sdk_app_id}`. Nodes of one
+    /// cluster must share it; distinct prefixes let several clusters (or tests) share one Redis.
+    pub redis_prefix: Option<String>,
     /// This node's name in a cluster; `None` = generated at start (unique per process start).
     pub node_id: Option<String>,
     /// A node that has not renewed its heartbeat key for this long is dead: its sessions stop
@@ -154,6 +157,7 @@ impl Default for ServerConfig {
             kick_memory_total: 100_000,
             kick_memory_ttl: crate::kick_memory::KICK_MEMORY,
             redis_url: None,
+            redis_prefix: None,
             node_id: None,
             node_ttl: Duration::from_secs(3),
             request_body_timeout: Duration::from_secs(30),
@@ -162,6 +166,13 @@ impl Default for ServerConfig {
 }
 
 impl ServerConfig {
+    /// The Redis key prefix in force (see [`ServerConfig::redis_prefix`]).
+    pub fn effective_redis_prefix(&self) -> String {
+        self.redis_prefix
+            .clone()
+            .unwrap_or_else(|| format!("natter:{}", self.sdk_app_id))
+    }
+
     /// Whether the secret key is the public dev key.
     pub fn uses_dev_key(&self) -> bool {
         self.secret_key == DEV_SECRET_KEY
@@ -193,6 +204,7 @@ impl fmt::Debug for ServerConfig {
             .field("kick_memory_total", &self.kick_memory_total)
             .field("kick_memory_ttl", &self.kick_memory_ttl)
             .field("redis_url", &self.redis_url.as_deref().map(crate::log_safe::redact_url))
+            .field("redis_prefix", &self.redis_prefix)
             .field("node_id", &self.node_id)
             .field("node_ttl", &self.node_ttl)
             .field("request_body_timeout", &self.request_body_timeout)

@@ -6,6 +6,7 @@
 
 pub mod admin;
 pub mod cli;
+mod cluster;
 mod config;
 pub mod directory;
 #[doc(hidden)]

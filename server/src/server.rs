@@ -2,6 +2,7 @@
 //! endpoint: each accepted connection takes a per-source slot, then hyper (HTTP/1.1, with
 //! upgrades) hands the request to the axum router.
 
+use crate::cluster::ClusterNode;
 use crate::limits::Refusal;
 use crate::state::{ConnInfo, Engine, Shared};
 use crate::{router, usersig, ServerConfig};
@@ -34,8 +35,19 @@ pub struct ServerHandle {
 pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = bind(config.listen)?;
     let local_addr = listener.local_addr()?;
-    let engine = Engine::memory(&config);
+    let engine = match config.redis_url.clone() {
+        None => Engine::memory(&config),
+        Some(url) => ClusterNode::engine(&config, &url)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot reach the Redis session directory: {e}")))?,
+    };
     let shared = Shared::with_engine(config, engine);
+    if let Some(cluster) = &shared.cluster {
+        cluster
+            .spawn(Arc::clone(&shared.sessions), &shared.cancel, &shared.tracker)
+            .await;
+        tracing::info!(node = %shared.node, prefix = %shared.config.effective_redis_prefix(), "joined the cluster (Redis session directory)");
+    }
     tracing::info!(%local_addr, node = %shared.node, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
     Ok(ServerHandle { shared, local_addr })
@@ -248,6 +260,9 @@ impl ServerHandle {
         self.shared.cancel.cancel();
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
+        if let Some(cluster) = &self.shared.cluster {
+            cluster.leave().await;
+        }
     }
 }
 

@@ -25,6 +25,8 @@ pub(crate) struct Engine {
     pub directory: Arc<dyn SessionDirectory>,
     pub sessions: Arc<LocalSessions>,
     pub bus: Arc<dyn KickBus>,
+    /// The Redis engine's node duties (heartbeat, kick subscription, failed-login counts).
+    pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
 }
 
 impl Engine {
@@ -37,6 +39,7 @@ impl Engine {
             directory: Arc::new(MemoryDirectory::new(DirectorySettings::from_config(config))),
             bus: Arc::new(LocalBus::new(Arc::clone(&sessions))),
             sessions,
+            cluster: None,
         }
     }
 }
@@ -49,6 +52,7 @@ pub(crate) struct Shared {
     pub directory: Arc<dyn SessionDirectory>,
     pub sessions: Arc<LocalSessions>,
     pub bus: Arc<dyn KickBus>,
+    pub cluster: Option<Arc<crate::cluster::ClusterNode>>,
     pub throttle: Throttle,
     pub limits: Arc<SourceLimits>,
     pub refusals_in_flight: Arc<AtomicUsize>,
@@ -69,6 +73,7 @@ impl Shared {
             directory: engine.directory,
             sessions: engine.sessions,
             bus: engine.bus,
+            cluster: engine.cluster,
             throttle: Throttle::new(
                 config.max_failed_logins,
                 config.max_failed_logins_per_source,
@@ -90,6 +95,22 @@ impl Shared {
 
     pub fn now_unix(&self) -> i64 {
         self.now_ms().div_euclid(1000)
+    }
+
+    /// Whether a login for `user` (None: not a valid identifier) from `ip` is refused now; counted
+    /// across nodes on the Redis engine.
+    pub async fn is_throttled(&self, ip: std::net::IpAddr, user: Option<&str>) -> bool {
+        match &self.cluster {
+            Some(c) => c.is_throttled(ip, user).await,
+            None => self.throttle.is_throttled(ip, user, std::time::Instant::now()),
+        }
+    }
+
+    pub async fn record_failure(&self, ip: std::net::IpAddr, user: Option<&str>) {
+        match &self.cluster {
+            Some(c) => c.record_failure(ip, user).await,
+            None => self.throttle.record_failure(ip, user, std::time::Instant::now()),
+        }
     }
 
     /// Kicks every instance of `user_id` on every node; returns how many.

@@ -216,32 +216,33 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         let msg = format!("unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})");
         return s.protocol_error(Some(id), &msg).await;
     }
-    let authed =
-        match check_ids(&user_id, &instance_id).and_then(|()| authenticate(&s, sdk_app_id, &user_id, &user_sig)) {
-            Ok(expires_at) => Authed {
-                id,
-                version,
-                user_id,
-                instance_id,
-                platform,
-                resume,
-                expires_at,
-            },
-            Err(refusal) => return refuse(s, id, &user_id, refusal).await,
-        };
+    let checked = match check_ids(&user_id, &instance_id) {
+        Ok(()) => authenticate(&s.shared, s.info.peer.ip(), sdk_app_id, &user_id, &user_sig).await,
+        Err(e) => Err(e),
+    };
+    let authed = match checked {
+        Ok(expires_at) => Authed {
+            id,
+            version,
+            user_id,
+            instance_id,
+            platform,
+            resume,
+            expires_at,
+        },
+        Err(refusal) => return refuse(s, id, &user_id, refusal).await,
+    };
     online(s, authed).await;
 }
 
-/// Answers a refused login with its `error` frame and closes 4003.
+/// Answers a refused login with its `error` frame and closes 4002.
 async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
     let code = refusal.code();
     // The claimed id is client input: escaped, and only used as a throttle key when valid.
     let valid_user = identifier::validate(user_id).is_ok().then_some(user_id);
     tracing::info!(peer = %s.info.peer, claimed_user = %Escaped(user_id), code, "login refused");
     if refusal.counts_as_failure() {
-        s.shared
-            .throttle
-            .record_failure(s.info.peer.ip(), valid_user, std::time::Instant::now());
+        s.shared.record_failure(s.info.peer.ip(), valid_user).await;
     }
     let frame = ServerFrame::Error {
         id: Some(id),
@@ -271,13 +272,7 @@ pub(crate) fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRef
 }
 
 /// Checks a login; the UserSig's expiry (Unix s) when it passes.
-fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> Result<i64, LoginRefusal> {
-    verify_login(&s.shared, s.info.peer.ip(), sdk_app_id, user_id, user_sig)
-}
-
-/// The login checks every session endpoint shares (throttle, app, UserSig), in this order: the
-/// UserSig's expiry (Unix s) when they pass.
-pub(crate) fn verify_login(
+pub(crate) async fn authenticate(
     shared: &Shared,
     ip: std::net::IpAddr,
     sdk_app_id: u64,
@@ -285,10 +280,7 @@ pub(crate) fn verify_login(
     user_sig: &str,
 ) -> Result<i64, LoginRefusal> {
     let cfg = &shared.config;
-    if shared
-        .throttle
-        .is_throttled(ip, Some(user_id), std::time::Instant::now())
-    {
+    if shared.is_throttled(ip, Some(user_id)).await {
         return Err(LoginRefusal::Throttled);
     }
     if sdk_app_id != cfg.sdk_app_id {

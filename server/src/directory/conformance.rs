@@ -14,6 +14,10 @@ pub trait Factory: Sync {
     async fn make(&self, settings: DirectorySettings) -> Arc<dyn SessionDirectory>;
 }
 
+/// Every node id the scenarios put in a [`ConnId`]; an engine with node liveness must treat
+/// them as alive.
+pub const NODES: [&str; 6] = ["m", "n", "n1", "n2", "node-a", "node-b"];
+
 pub fn settings(policy: Policy, max_per_group: u32) -> DirectorySettings {
     DirectorySettings {
         policy,
@@ -209,10 +213,13 @@ pub async fn instances_carry_what_the_admin_api_lists(f: &dyn Factory) {
     assert!(d.instances("nobody").await.unwrap().is_empty());
 }
 
+/// (policy, online before, new login, the index it displaces and how).
+type PolicyCase = (Policy, &'static [Platform], Platform, Option<(usize, KickType)>);
+
 /// One scenario per policy: which earlier instance a new login displaces, and how.
 pub async fn the_four_policies_hold(f: &dyn Factory) {
     use Platform::*;
-    let cases: [(Policy, &[Platform], Platform, Option<(usize, KickType)>); 6] = [
+    let cases: [PolicyCase; 6] = [
         (
             Policy::Multi,
             &[Web, Android],

@@ -7,6 +7,7 @@
 #[doc(hidden)]
 pub mod conformance;
 pub mod memory;
+pub mod redis;
 
 use crate::{Policy, ServerConfig};
 use async_trait::async_trait;

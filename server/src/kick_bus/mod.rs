@@ -1,6 +1,7 @@
 //! Delivers kick orders to the node that holds the socket. [`LocalBus`] (memory engine) hands them
 //! to this node's sessions; [`redis::RedisBus`] publishes orders for other nodes on their own
 //! Redis channel and runs this node's subscriber.
+pub mod redis;
 
 use crate::directory::KickOrder;
 use crate::local_sessions::LocalSessions;

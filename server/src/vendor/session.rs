@@ -10,7 +10,7 @@ use crate::directory::{AdmitError, Control};
 use crate::log_safe::Escaped;
 use crate::login_refusal::LoginRefusal;
 use crate::state::{ConnInfo, Shared};
-use crate::ws::{check_ids, verify_login};
+use crate::ws::{authenticate, check_ids};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use natter_protocol::{identifier, CloseCode, KickType};
 use serde_json::{json, Value};
@@ -202,40 +202,56 @@ impl Socket {
     }
 }
 
+/// A refused `wslogin`: counted towards the failed-login throttle when `counts`, logged with the
+/// claimed id escaped (client input), answered in the vendor's error shape.
+async fn refuse(
+    shared: &Shared,
+    peer: SocketAddr,
+    req: &Request,
+    code: i32,
+    info: &str,
+    counts: bool,
+    user: Option<&str>,
+) -> String {
+    if counts {
+        let valid = user.filter(|u| identifier::validate(u).is_ok());
+        shared.record_failure(peer.ip(), valid).await;
+    }
+    tracing::info!(peer = %peer, claimed_user = %Escaped(user.unwrap_or("")), code, "vendor login refused");
+    envelope::fail(req, code, info, Value::Null)
+}
+
 /// `wslogin` on a socket that is not logged in. A free function over owned parts: the socket
 /// itself is not `Sync`, so no borrow of it may live across the directory's await.
 async fn login(shared: &Arc<Shared>, peer: SocketAddr, query: &ConnectQuery, req: &Request) -> Result<Online, String> {
     let cfg = &shared.config;
     let ip = peer.ip();
     let sdk_app_id = req.sdk_app_id.or(query.sdk_app_id).unwrap_or(0);
-    let refuse = |code: i32, info: &str, counts: bool, user: Option<&str>| {
-        if counts {
-            let valid = user.filter(|u| identifier::validate(u).is_ok());
-            shared.throttle.record_failure(ip, valid, std::time::Instant::now());
-        }
-        tracing::info!(peer = %peer, claimed_user = %Escaped(user.unwrap_or("")), code, "vendor login refused");
-        envelope::fail(req, code, info, Value::Null)
-    };
     // Silent re-login after a lost link: the SDK sends its A2Key instead of the UserSig.
     let (user_id, expires_at, resume) = match (&req.usersig, &req.a2) {
         (None, Some(a2)) => {
             if sdk_app_id != cfg.sdk_app_id {
                 let r = LoginRefusal::UnknownApp(sdk_app_id);
-                return Err(refuse(r.code(), &r.to_string(), true, None));
+                return Err(refuse(shared, peer, req, r.code(), &r.to_string(), true, None).await);
             }
             match a2key::verify(&cfg.secret_key, a2, sdk_app_id, &query.instance_id, shared.now_unix()) {
                 Ok(t) => (t.user_id, t.expires_at, true),
-                Err(e) => return Err(refuse(e.code(), &e.to_string(), true, None)),
+                Err(e) => return Err(refuse(shared, peer, req, e.code(), &e.to_string(), true, None).await),
             }
         }
         _ => {
             let user_id = req.identifier.clone().unwrap_or_default();
             let sig = req.usersig.clone().unwrap_or_default();
-            let checked = check_ids(&user_id, &query.instance_id)
-                .and_then(|()| verify_login(shared, ip, sdk_app_id, &user_id, &sig));
+            let checked = match check_ids(&user_id, &query.instance_id) {
+                Ok(()) => authenticate(shared, ip, sdk_app_id, &user_id, &sig).await,
+                Err(r) => Err(r),
+            };
             match checked {
                 Ok(expires_at) => (user_id, expires_at, false),
-                Err(r) => return Err(refuse(r.code(), &r.to_string(), r.counts_as_failure(), Some(&user_id))),
+                Err(r) => {
+                    let counts = r.counts_as_failure();
+                    return Err(refuse(shared, peer, req, r.code(), &r.to_string(), counts, Some(&user_id)).await);
+                }
             }
         }
     };
@@ -260,7 +276,7 @@ async fn login(shared: &Arc<Shared>, peer: SocketAddr, query: &ConnectQuery, req
         Err(AdmitError::Unavailable(e)) => {
             tracing::warn!(user = %user_id, error = %e, "vendor login refused: session directory unavailable");
             let r = LoginRefusal::DirectoryUnavailable;
-            Err(refuse(r.code(), &r.to_string(), false, Some(&user_id)))
+            Err(refuse(shared, peer, req, r.code(), &r.to_string(), false, Some(&user_id)).await)
         }
     }
 }
