@@ -4,9 +4,10 @@
 
 mod common;
 
+use common::redis::RedisChild;
 use common::*;
 use futures_util::{SinkExt, StreamExt};
-use natter_server::{admin, ServerHandle};
+use natter_server::{admin, ServerConfig, ServerHandle};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -259,4 +260,42 @@ async fn hostile_frames_close_4003_or_4004_and_the_server_keeps_serving() {
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
     let mut ws = vendor_connect(&s, "/binfo", INSTANCE).await;
     assert_eq!(vendor_login(&s, &mut ws, "hal").await["body"]["ErrorCode"], 0);
+}
+
+/// Two nodes on one real redis-server: a vendor session counts against the user's instances on
+/// every node, and kicks cross nodes in both directions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vendor_sessions_count_and_are_kicked_across_cluster_nodes() {
+    let redis = RedisChild::start();
+    let node = |redis: &RedisChild| ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        redis_url: Some(redis.url()),
+        redis_prefix: Some("vendor".to_owned()),
+        ..Default::default()
+    };
+    let a = server(node(&redis)).await;
+    let b = server(node(&redis)).await;
+    assert_ne!(a.node_id(), b.node_id());
+
+    let mut v = vendor_connect(&a, "/binfo", INSTANCE).await;
+    vendor_login(&a, &mut v, "ivy").await;
+    // Node b sees the vendor instance, as the SDK that it is.
+    let list = admin::list_instances(&b, "ivy").await.unwrap();
+    assert_eq!(list["Instances"][0]["InstanceID"], INSTANCE, "{list}");
+    assert_eq!(list["Instances"][0]["ClientVersion"], "tencentcloud-chat-web", "{list}");
+    // A Natter web login on node b kicks the vendor session on node a.
+    let mut natter = login(&b, "ivy", "web", "natter-on-b").await;
+    let (push, _) = next_vendor(&mut v).await;
+    assert_eq!(
+        push["body"]["EventArray"][0]["C2cNotifyMsgArray"][0]["KickoutMsgNotify"]["KickType"], 1,
+        "{push}"
+    );
+    // And a vendor login on node a kicks the Natter session on node b.
+    let mut v2 = vendor_connect(&a, "/binfo", "22222222222222222222222222222222").await;
+    vendor_login(&a, &mut v2, "ivy").await;
+    assert_eq!(
+        next_frame(&mut natter).await,
+        json!({"type": "kicked", "kickType": "multipleAccount"})
+    );
+    assert_eq!(expect_close(&mut natter).await, 4001);
 }
