@@ -18,8 +18,9 @@ Pod::Spec.new do |s|
 
   # The generated UniFFI Swift bindings compile into this pod's module; their C half (module
   # NatterFFI) and the Rust static library come from the xcframework (scripts/build-ios.sh).
-  s.source_files = "ios/**/*.{h,m,mm,swift}", "bindings/swift/Natter.swift"
-  s.private_header_files = "ios/**/*.h"
+  # Top level of ios/ only: ios/Natter.xcframework holds headers of its own.
+  s.source_files = "ios/*.{h,m,mm,swift}", "bindings/swift/Natter.swift"
+  s.private_header_files = "ios/*.h"
   s.vendored_frameworks = "ios/Natter.xcframework"
   s.swift_version = "5.9"
 

@@ -112,13 +112,8 @@ public final class NatterBridge: Sendable {
         guard let e = error as? ChatError else {
             return ["code": 9003, "message": "internal error: \(error)"]
         }
-        switch e {
-        case let .NoSdkAppId(code, detail), let .NoUserId(code, detail), let .NoUserSig(code, detail),
-             let .NotLoggedIn(code, detail), let .LoginInProgress(code, detail), let .Network(code, detail),
-             let .Timeout(code, detail), let .Server(code, detail), let .InvalidArgument(code, detail),
-             let .Destroyed(code, detail), let .Internal(code, detail):
-            return ["code": Int(code), "message": detail]
-        }
+        // Every variant carries its code and detail; the base type reads them (Rust's `ChatError::code`/`detail`).
+        return ["code": Int(e.code()), "message": e.detail()]
     }
 
     private static func isBoolean(_ n: NSNumber) -> Bool {

@@ -1,18 +1,25 @@
 #!/usr/bin/env node
 /**
- * Checks the npm package as published: `npm pack` (prepack builds lib/), then
- * 1. the tarball holds what a React Native app and a Node app need — package.json, the podspec,
- *    android/ (Gradle + Kotlin module), ios/ (warning only while it is absent), js/src (Metro
- *    and codegen read the TS sources), lib/ (JS + typings), the addon's crate sources and the
- *    generated Kotlin/Swift bindings — and no build outputs (target/, *.node, *.so, jniLibs,
- *    android/build, tsbuildinfo, tests);
- * 2. the tarball installs into a scratch app, a strict TypeScript app compiles against it
- *    without react-native (and without @types/node), and runs on the Node addon against a
- *    natter-server it spawns (login → SDK_READY → logout → destroy).
- * Exits non-zero on a failure.
+ * Checks the npm packages as published: `npm pack` of react-native-natter (prepack builds lib/
+ * and runs scripts/native-artifacts.js) and of every platform package under npm/ whose prebuilt
+ * Node addon is built (this machine's must be: scripts/build-node-addon.js --prebuilt), then
+ * 1. the main tarball holds what a React Native app and a Node app need — package.json, the
+ *    podspec, android/ (Gradle + Kotlin module), ios/, js/src (Metro and codegen read the TS
+ *    sources), lib/ (JS + typings), the addon's crate sources, the generated Kotlin/Swift
+ *    bindings and every native binary that is built (jniLibs/<abi>/libnatter.so,
+ *    ios/Natter.xcframework) — and no other build output (target/, *.node, other *.so/*.a,
+ *    android/build, tsbuildinfo, tests); `optionalDependencies` lists every platform package at
+ *    the same version, and each platform tarball holds its addon;
+ * 2. both tarballs install offline into a scratch app, a strict TypeScript app compiles against
+ *    it without react-native (and without @types/node), and runs — on the prebuilt addon of the
+ *    platform package, no NATTER_NODE_ADDON, no checkout above it — against a natter-server it
+ *    spawns (login → SDK_READY → logout → destroy); without the platform package, create()
+ *    fails with 9003 naming the platform.
+ * NATTER_RELEASE=1: the native binaries of a release are required (the pack itself fails without
+ * them); otherwise the check prints what a release would require. Exits non-zero on a failure.
  */
 'use strict';
-const { execFileSync, spawn } = require('child_process');
+const { execFileSync, spawn, spawnSync } = require('child_process');
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
@@ -20,7 +27,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const targetDir = process.env.CARGO_TARGET_DIR ? path.resolve(root, process.env.CARGO_TARGET_DIR) : path.join(root, 'target');
 const serverBin = process.env.NATTER_SERVER_BIN ?? path.join(targetDir, 'debug', 'natter-server');
-const addon = process.env.NATTER_NODE_ADDON ?? path.join(root, 'bindings', 'node', 'natter.node');
+const native = require('./native-artifacts');
 const failures = [];
 const warnings = [];
 const fail = (m) => failures.push(m);
@@ -29,12 +36,10 @@ async function main() {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'natter-pack-'));
   try {
     // ---- 1. contents ----
-    const packed = JSON.parse(
-      execFileSync('npm', ['pack', '--json', '--pack-destination', scratch], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
-    )[0];
+    const packed = pack(root, scratch);
     const files = packed.files.map((f) => f.path);
     const tarball = path.join(scratch, packed.filename);
-    console.log(`packed ${packed.filename}: ${files.length} files, ${(packed.size / 1024).toFixed(0)} KiB`);
+    const platformTarballs = checkPlatformPackages(scratch);
 
     const required = [
       'package.json',
@@ -62,11 +67,10 @@ async function main() {
       const ok = typeof r === 'string' ? files.includes(r) : files.some((f) => r.test(f));
       if (!ok) fail(`missing from the package: ${r}`);
     }
-    if (fs.existsSync(path.join(root, 'ios'))) {
-      if (!files.some((f) => /^ios\/.+\.mm$/.test(f))) fail('missing from the package: ios/*.mm');
-    } else {
-      warnings.push('ios/ is absent: the package has no iOS module yet');
-    }
+    if (!files.some((f) => /^ios\/.+\.mm$/.test(f))) fail('missing from the package: ios/*.mm');
+    checkNativeBinaries(files);
+    // The native binaries of a release are the only binaries allowed in the package.
+    const shipped = [/^android\/src\/main\/jniLibs\/[^/]+\/libnatter\.so$/, /^ios\/Natter\.xcframework\//];
     const forbidden = [
       /(^|\/)target\//,
       /\.node$/,
@@ -81,7 +85,7 @@ async function main() {
       /^scripts\//,
     ];
     for (const f of files) {
-      if (forbidden.some((re) => re.test(f))) fail(`build output or dev file in the package: ${f}`);
+      if (!shipped.some((re) => re.test(f)) && forbidden.some((re) => re.test(f))) fail(`build output or dev file in the package: ${f}`);
     }
 
     // ---- 2. install + strict typecheck without react-native + run ----
@@ -91,7 +95,12 @@ async function main() {
       path.join(app, 'package.json'),
       JSON.stringify({ name: 'natter-pack-check', private: true, dependencies: { 'react-native-natter': `file:${tarball}` } }),
     );
-    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'], { cwd: app, stdio: 'inherit' });
+    // Offline, from the tarballs only: the platform package satisfies the main package's optional
+    // dependency (as the registry copy would for an app installing react-native-natter alone).
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...platformTarballs], {
+      cwd: app,
+      stdio: 'inherit',
+    });
     if (fs.existsSync(path.join(app, 'node_modules', 'react-native'))) fail('installing the package pulled react-native in');
 
     fs.writeFileSync(
@@ -155,7 +164,7 @@ main().catch((e) => {
   writeEntryChecks(app);
   for (const script of ['esm.mjs', 'cjs.js', 'jest-mock.js']) {
     try {
-      const out = execFileSync(process.execPath, [script], { cwd: app, encoding: 'utf8', timeout: 30000, env: { ...process.env, NATTER_NODE_ADDON: addon } });
+      const out = execFileSync(process.execPath, [script], { cwd: app, encoding: 'utf8', timeout: 30000, env: appEnv() });
       console.log(`${script}: ${out.trim()}`);
     } catch (e) {
       fail(`${script} failed in the installed package: ${e.stdout ?? ''}${e.stderr ?? e.message}`);
@@ -163,10 +172,10 @@ main().catch((e) => {
   }
 
   if (failures.length === 0) {
-    if (!fs.existsSync(addon)) fail(`the Node addon is not built (${addon}): run npm run build:addon`);
-    else if (!fs.existsSync(serverBin)) fail(`natter-server is not built (${serverBin})`);
+    if (!fs.existsSync(serverBin)) fail(`natter-server is not built (${serverBin})`);
     else await runApp(app);
   }
+  if (failures.length === 0) checkMissingPlatformPackage(app);
 } catch (e) {
   fail(String(e && e.stack ? e.stack : e));
 } finally {
@@ -195,18 +204,140 @@ function runApp(app) {
         cwd: app,
         encoding: 'utf8',
         timeout: 30000,
-        env: { ...process.env, WS_URL: wsUrl, USER_SIG: userSig, NATTER_NODE_ADDON: addon },
+        env: { ...appEnv(), WS_URL: wsUrl, USER_SIG: userSig },
       });
       const seen = JSON.parse(result.trim().split('\n').pop());
       const want = ['login 0 false', 'sdkStateReady', 'pack-user true number', 'notReady'];
       if (JSON.stringify(seen) !== JSON.stringify(want)) fail(`the installed package ran wrong: ${JSON.stringify(seen)}`);
       else console.log(`installed package ran on the addon: ${JSON.stringify(seen)}`);
-      const env = { ...process.env, WS_URL: wsUrl, NATTER_NODE_ADDON: addon };
+      const env = { ...appEnv(), WS_URL: wsUrl };
       const keepSig = execFileSync(serverBin, ['usersig', '--user', 'keep-user'], { encoding: 'utf8' }).trim();
       return checkKeepAlive(app, { ...env, USER_SIG: keepSig }, 'logout').then(() => checkKeepAlive(app, { ...env, USER_SIG: keepSig }, 'destroy'));
     })
     .catch((e) => fail(`running the installed package failed: ${e.message}`))
     .finally(() => server.kill('SIGKILL'));
+}
+
+/** `npm pack` of the package in `dir` into `dest`; returns npm's JSON record of the tarball. */
+function pack(dir, dest) {
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--json', '--pack-destination', dest], { cwd: dir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }),
+  )[0];
+  console.log(`packed ${packed.filename}: ${packed.files.length} files, ${(packed.size / 1024).toFixed(0)} KiB`);
+  return packed;
+}
+
+/** The app's environment: no NATTER_NODE_ADDON, so the installed package finds its addon itself. */
+function appEnv() {
+  const env = { ...process.env };
+  delete env.NATTER_NODE_ADDON;
+  return env;
+}
+
+/**
+ * The native binaries: each built one must be in the tarball; a missing one fails a release
+ * check (NATTER_RELEASE=1: `npm pack` itself already failed in prepack) and is listed otherwise.
+ */
+function checkNativeBinaries(files) {
+  const missing = [];
+  for (const a of native.releaseArtifacts().filter((x) => !x.path.endsWith('.node'))) {
+    if (!a.built) missing.push(a);
+    else if (!files.some((f) => f === a.path || f.startsWith(`${a.path}/`))) fail(`built but missing from the package: ${a.path}`);
+    else console.log(`native binary in the package: ${a.path}`);
+  }
+  if (missing.length === 0) return;
+  const list = missing.map((a) => `${a.path} (${a.howToBuild})`).join('; ');
+  if (native.isRelease()) return fail(`a release package needs ${list}`);
+  warnings.push(`not built here, so not in this development package; a release (NATTER_RELEASE=1) requires: ${list}`);
+  // The release gate itself: prepack runs it, and with NATTER_RELEASE it must refuse this tree.
+  const main = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  if (!/node scripts\/native-artifacts\.js/.test(main.scripts?.prepack ?? '')) fail('prepack does not run scripts/native-artifacts.js');
+  const gate = spawnSync(process.execPath, [path.join(__dirname, 'native-artifacts.js')], {
+    encoding: 'utf8',
+    env: { ...process.env, NATTER_RELEASE: '1' },
+  });
+  if (gate.status !== 1 || !missing.every((a) => gate.stderr.includes(a.path))) {
+    fail(`NATTER_RELEASE=1 must refuse a pack without ${missing.map((a) => a.path).join(', ')}: exit ${gate.status}, ${gate.stderr}`);
+  } else {
+    console.log(`a release pack (NATTER_RELEASE=1) is refused here: ${missing.length} native binaries missing`);
+  }
+}
+
+/**
+ * The platform packages under npm/ (napi-rs layout): listed in the main package's
+ * optionalDependencies at its version, os/cpu set, and — when built (this machine's must be) —
+ * packed with their addon. Returns the tarballs to install.
+ */
+function checkPlatformPackages(scratch) {
+  const main = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const optional = main.optionalDependencies ?? {};
+  const packages = native.nodePackages();
+  const hostPackage = `react-native-natter-${hostPlatform()}`;
+  if (!packages.some((p) => p.pkg.name === hostPackage)) fail(`no platform package for this machine (${hostPackage}) under npm/`);
+  const tarballs = [];
+  for (const p of packages) {
+    if (optional[p.pkg.name] !== main.version) fail(`optionalDependencies must list ${p.pkg.name} at ${main.version}, not ${optional[p.pkg.name]}`);
+    if (p.pkg.version !== main.version) fail(`${p.pkg.name} is at ${p.pkg.version}, the main package at ${main.version}`);
+    if (!Array.isArray(p.pkg.os) || !Array.isArray(p.pkg.cpu)) fail(`${p.pkg.name} must set os and cpu`);
+    if (!fs.existsSync(p.binary)) {
+      if (p.pkg.name === hostPackage) fail(`${path.relative(root, p.binary)} is not built: run node scripts/build-node-addon.js --prebuilt`);
+      else warnings.push(`${p.pkg.name}: no prebuilt addon here (built on its own platform for a release)`);
+      continue;
+    }
+    const packed = pack(p.dir, scratch);
+    const files = packed.files.map((f) => f.path).sort();
+    const want = ['README.md', p.pkg.main, 'package.json'].sort();
+    if (JSON.stringify(files) !== JSON.stringify(want)) fail(`${packed.filename} holds ${files.join(', ')}, not ${want.join(', ')}`);
+    tarballs.push(path.join(scratch, packed.filename));
+  }
+  for (const name of Object.keys(optional)) {
+    if (!packages.some((p) => p.pkg.name === name)) fail(`optionalDependencies lists ${name}, which has no folder under npm/`);
+  }
+  return tarballs;
+}
+
+/** This machine's platform, as the package's loader computes it. */
+function hostPlatform() {
+  const app = path.join(root, 'lib', 'backend.js');
+  return require(app).nodePlatform();
+}
+
+/**
+ * The installed app loads the platform package's addon (nothing else is there to load), and
+ * without that package `create()` fails with 9003 naming the platform and the missing package.
+ */
+function checkMissingPlatformPackage(app) {
+  const backend = path.join(app, 'node_modules', 'react-native-natter', 'lib', 'backend.js');
+  const probe = (label) =>
+    JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          '-e',
+          `const b = require(${JSON.stringify(backend)});
+const natter = require('react-native-natter');
+let error = null;
+try { natter.create({ SDKAppID: 1400000001 }); } catch (e) { error = { code: e.code, message: e.message }; }
+console.log(JSON.stringify({ platform: b.nodePlatform(), found: b.findAddon(), error }));`,
+        ],
+        { cwd: app, encoding: 'utf8', env: appEnv() },
+      ),
+    );
+  const withPackage = probe();
+  const pkgDir = path.join(app, 'node_modules', `react-native-natter-${withPackage.platform}`);
+  if (!withPackage.found.path || !withPackage.found.path.startsWith(pkgDir + path.sep)) {
+    fail(`the installed package did not load the prebuilt addon of ${pkgDir}: ${JSON.stringify(withPackage.found)}`);
+  } else {
+    console.log(`the installed package loads its prebuilt addon: ${path.relative(app, withPackage.found.path)}`);
+  }
+  fs.rmSync(pkgDir, { recursive: true, force: true });
+  const without = probe();
+  const e = without.error;
+  if (!e || e.code !== 9003 || !e.message.includes(without.platform) || !e.message.includes(`react-native-natter-${without.platform}`)) {
+    fail(`without the platform package, create() must fail with 9003 naming the platform: ${JSON.stringify(without)}`);
+  } else {
+    console.log(`without the platform package: 9003 "${e.message.slice(0, 90)}…"`);
+  }
 }
 
 /** The entry points as a Node app imports them: ESM default + named, CJS `.create` and `.default.create`, the Jest mock. */

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # TypeScript stage of the test command: the react-native-natter package end to end on Node.
-#   npm ci → build the Node addon (natter-node) → build natter-server → typecheck + build (tsc)
+#   npm ci → build the Node addon (natter-node; local build + the prebuilt platform package) → build natter-server → typecheck + build (tsc)
 #   → jest (e2e against real servers through the addon, the RN path with a fake TurboModule,
 #   codegen over NativeNatter.ts, type-level compatibility with @tencentcloud/chat)
 #   → the npm package check (scripts/check-pack.js) → npm run demo.
@@ -29,7 +29,7 @@ command -v node >/dev/null || { echo "node (>= 20) is required" >&2; exit 1; }
 command -v cargo >/dev/null || { echo "cargo is required" >&2; exit 1; }
 
 step "npm ci" npm ci --no-audit --no-fund --loglevel=error
-step "build node addon" env NATTER_CARGO_LOCKED=1 node scripts/build-node-addon.js
+step "build node addon" env NATTER_CARGO_LOCKED=1 node scripts/build-node-addon.js --prebuilt
 step "build natter-server" cargo build -p natter-server --locked
 step "typecheck" npx tsc -p tsconfig.json
 step "build lib/" npx tsc -p tsconfig.build.json

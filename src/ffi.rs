@@ -158,21 +158,36 @@ pub enum ChatError {
     Internal { code: i32, detail: String },
 }
 
+/// Exported to Kotlin and Swift as methods of the error's base type (`ChatException.code()`,
+/// `ChatError.code()`), so a bridge or an app reads the code and detail of any variant without
+/// matching on all of them.
+#[uniffi::export]
 impl ChatError {
-    /// The numeric code every variant carries (for Rust callers of the hub).
+    /// The numeric code every variant carries.
     pub fn code(&self) -> i32 {
+        self.parts().0
+    }
+
+    /// The English detail every variant carries.
+    pub fn detail(&self) -> String {
+        self.parts().1.to_owned()
+    }
+}
+
+impl ChatError {
+    fn parts(&self) -> (i32, &str) {
         match self {
-            ChatError::NoSdkAppId { code, .. }
-            | ChatError::NoUserId { code, .. }
-            | ChatError::NoUserSig { code, .. }
-            | ChatError::NotLoggedIn { code, .. }
-            | ChatError::LoginInProgress { code, .. }
-            | ChatError::Network { code, .. }
-            | ChatError::Timeout { code, .. }
-            | ChatError::Server { code, .. }
-            | ChatError::InvalidArgument { code, .. }
-            | ChatError::Destroyed { code, .. }
-            | ChatError::Internal { code, .. } => *code,
+            ChatError::NoSdkAppId { code, detail }
+            | ChatError::NoUserId { code, detail }
+            | ChatError::NoUserSig { code, detail }
+            | ChatError::NotLoggedIn { code, detail }
+            | ChatError::LoginInProgress { code, detail }
+            | ChatError::Network { code, detail }
+            | ChatError::Timeout { code, detail }
+            | ChatError::Server { code, detail }
+            | ChatError::InvalidArgument { code, detail }
+            | ChatError::Destroyed { code, detail }
+            | ChatError::Internal { code, detail } => (*code, detail),
         }
     }
 

@@ -8,6 +8,8 @@ use std::sync::Once;
 /// crate's own level cannot tell "silent" from "never set").
 static LEVEL_CHOSEN: AtomicBool = AtomicBool::new(false);
 
+#[cfg(target_os = "ios")]
+mod oslog;
 #[cfg(not(any(target_os = "android", target_os = "ios")))]
 mod stderr;
 
@@ -28,8 +30,8 @@ pub fn set_log_level(level: i32) -> Result<(), ChatError> {
 
 static INIT: Once = Once::new();
 
-/// Installs the platform logger (logcat on Android; stderr elsewhere except iOS, only when the
-/// process has no logger yet) and a panic hook that logs panics before the previous hook runs.
+/// Installs the platform logger (logcat on Android, os_log on iOS, stderr elsewhere; on iOS and
+/// elsewhere only when the process has no logger yet) and a panic hook that logs panics before the previous hook runs.
 /// Safe to call any number of times, also when the app already set a logger.
 pub fn init_logging() {
     INIT.call_once(|| {
@@ -41,8 +43,12 @@ pub fn init_logging() {
         );
         // The `log` crate starts with every level off; warn is the reference SDK's default
         // level (2). A level the app already chose with `set_log_level` (silent included) is kept.
+        #[cfg(target_os = "ios")]
+        let installed = oslog::install_if_none();
         #[cfg(not(any(target_os = "android", target_os = "ios")))]
-        if stderr::install_if_none() && !LEVEL_CHOSEN.load(Ordering::Relaxed) {
+        let installed = stderr::install_if_none();
+        #[cfg(not(target_os = "android"))]
+        if installed && !LEVEL_CHOSEN.load(Ordering::Relaxed) {
             log::set_max_level(log::LevelFilter::Warn);
         }
         let previous = std::panic::take_hook();

@@ -2047,6 +2047,30 @@ enum ChatError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
     )
 
     
+    /**
+     * The numeric code every variant carries.
+     */
+public func code() -> Int32  {
+    return try!  FfiConverterInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_chaterror_code(
+            FfiConverterTypeChatError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The English detail every variant carries.
+     */
+public func detail() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_chaterror_detail(
+            FfiConverterTypeChatError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
 
     
 

@@ -441,6 +441,16 @@ void uniffi_natter_fn_init_callback_vtable_hubsink(const UniffiVTableCallbackInt
 void uniffi_natter_fn_method_hubsink_on_item(uint64_t ptr, RustBuffer item, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATERROR_CODE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATERROR_CODE
+int32_t uniffi_natter_fn_method_chaterror_code(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATERROR_DETAIL
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATERROR_DETAIL
+RustBuffer uniffi_natter_fn_method_chaterror_detail(RustBuffer ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_DEBUG_PANIC
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FUNC_DEBUG_PANIC
 uint64_t uniffi_natter_fn_func_debug_panic(int8_t in_future

@@ -3,8 +3,10 @@
  * has the NativeNatter shape. React Native bundlers pick `backend.native.ts` instead, so this
  * file and the `.node` binary never reach a mobile bundle.
  *
- * The addon is looked up at `$NATTER_NODE_ADDON`, else at `bindings/node/natter.node` in this
- * package or any parent folder of this file (`npm run build:addon` builds it there).
+ * The addon is looked up, in order, at `$NATTER_NODE_ADDON`; in this machine's prebuilt platform
+ * package `react-native-natter-<platform>` (napi-rs layout: the main package lists them in
+ * `optionalDependencies`, npm installs the one whose os/cpu/libc match); else at a local build,
+ * `bindings/node/natter.node` in this package or any parent folder (`npm run build:addon`).
  */
 import type { NatterBackend, NatterItem } from './backend-types';
 
@@ -25,8 +27,19 @@ interface Addon {
   NatterHub: new () => AddonHub;
 }
 
-/** Where the addon is, or a list of the places searched. */
-export function findAddon(): { path: string } | { searched: string[] } {
+/** The platform package suffix of this machine: linux-x64-gnu, linux-arm64-musl, darwin-arm64, win32-x64-msvc, … */
+export function nodePlatform(): string {
+  if (process.platform === 'linux') {
+    // Node reports the glibc it runs on; musl builds (Alpine) report none.
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    return `linux-${process.arch}-${report?.header?.glibcVersionRuntime ? 'gnu' : 'musl'}`;
+  }
+  if (process.platform === 'win32') return `win32-${process.arch}-msvc`;
+  return `${process.platform}-${process.arch}`;
+}
+
+/** Where the addon is, or the platform and a list of the places searched. */
+export function findAddon(): { path: string } | { platform: string; searched: string[] } {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const path: typeof import('path') = require('path');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -37,13 +50,21 @@ export function findAddon(): { path: string } | { searched: string[] } {
     searched.push(fromEnv);
     if (fs.existsSync(fromEnv)) return { path: path.resolve(fromEnv) };
   }
+  const platform = nodePlatform();
+  const platformPackage = `react-native-natter-${platform}`;
+  searched.push(`package ${platformPackage}`);
+  try {
+    return { path: require.resolve(platformPackage) };
+  } catch {
+    // Not installed (another platform, or --no-optional): fall back to a local build.
+  }
   let dir = __dirname;
   for (;;) {
     const candidate = path.join(dir, 'bindings', 'node', 'natter.node');
     searched.push(candidate);
     if (fs.existsSync(candidate)) return { path: candidate };
     const parent = path.dirname(dir);
-    if (parent === dir) return { searched };
+    if (parent === dir) return { platform, searched };
     dir = parent;
   }
 }
@@ -104,9 +125,11 @@ function loadHub(): AddonHub {
   if (!('path' in found)) {
     throw Object.assign(
       new Error(
-        'react-native-natter: the Node addon natter.node was not found (searched ' +
-          found.searched.join(', ') +
-          '). Build it with `npm run build:addon` (needs cargo) or set NATTER_NODE_ADDON.',
+        `react-native-natter: no Node addon for this platform (${found.platform}): the prebuilt package ` +
+          `react-native-natter-${found.platform} is not installed (prebuilt platforms are the ` +
+          "optionalDependencies of react-native-natter's package.json; was it installed with --omit=optional?) " +
+          `and there is no local build (searched ${found.searched.join(', ')}). ` +
+          'Build it from a Natter checkout with `npm run build:addon` (needs cargo) and set NATTER_NODE_ADDON to the natter.node it writes.',
       ),
       { code: 9003 },
     );

@@ -20,13 +20,25 @@ final class Recorder: ChatListener, @unchecked Sendable {
     }
 }
 
-func code(of error: Error) -> Int32? {
+/// The code of a binding error, read on the base type; checks that the base type's `code()` and
+/// `detail()` are the variant's own fields.
+func code(of error: Error, file: StaticString = #filePath, line: UInt = #line) -> Int32? {
     guard let e = error as? ChatError else { return nil }
+    let (code, detail) = fields(of: e)
+    XCTAssertEqual(e.code(), code, file: file, line: line)
+    XCTAssertEqual(e.detail(), detail, file: file, line: line)
+    XCTAssertFalse(e.detail().isEmpty, file: file, line: line)
+    return e.code()
+}
+
+/// The variant's own fields, by matching every case (what `code()`/`detail()` spare a caller).
+func fields(of e: ChatError) -> (Int32, String) {
     switch e {
-    case let .NoSdkAppId(code, _), let .NoUserId(code, _), let .NoUserSig(code, _), let .NotLoggedIn(code, _),
-         let .LoginInProgress(code, _), let .Network(code, _), let .Timeout(code, _), let .Server(code, _),
-         let .InvalidArgument(code, _), let .Destroyed(code, _), let .Internal(code, _):
-        return code
+    case let .NoSdkAppId(code, detail), let .NoUserId(code, detail), let .NoUserSig(code, detail),
+         let .NotLoggedIn(code, detail), let .LoginInProgress(code, detail), let .Network(code, detail),
+         let .Timeout(code, detail), let .Server(code, detail), let .InvalidArgument(code, detail),
+         let .Destroyed(code, detail), let .Internal(code, detail):
+        return (code, detail)
     }
 }
 
@@ -37,7 +49,7 @@ func expectCode(_ expected: Int32, file: StaticString = #filePath, line: UInt = 
         try blocking(body)
         XCTFail("expected error \(expected), got success", file: file, line: line)
     } catch {
-        XCTAssertEqual(code(of: error), expected, "\(error)", file: file, line: line)
+        XCTAssertEqual(code(of: error, file: file, line: line), expected, "\(error)", file: file, line: line)
     }
 }
 

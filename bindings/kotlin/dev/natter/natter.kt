@@ -864,6 +864,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_natter_fn_method_hubsink_on_item(`ptr`: Long,`item`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_natter_fn_method_chaterror_code(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_natter_fn_method_chaterror_detail(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_natter_fn_func_debug_panic(`inFuture`: Byte,
     ): Long
     external fun uniffi_natter_fn_func_set_log_level(`level`: Int,uniffi_out_err: UniffiRustCallStatus, 
@@ -3524,6 +3528,32 @@ sealed class ChatException: kotlin.Exception() {
         ) : ChatException() {
         override val message
             get() = "code=${ `code` }, detail=${ `detail` }"
+    }
+    
+
+    
+        /**
+         * The numeric code every variant carries.
+         */ fun `code`(): kotlin.Int {
+            return FfiConverterInt.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_chaterror_code(FfiConverterTypeChatError.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+        /**
+         * The English detail every variant carries.
+         */ fun `detail`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_chaterror_detail(FfiConverterTypeChatError.lower(this),
+        _status)
+}
+    )
     }
     
 

@@ -33,6 +33,46 @@ class ErrorCodeTest : NatterTest() {
         assertTrue(e.detail.isNotEmpty())
     }
 
+    /** The code and detail are read on the base type, whatever the variant (no `when` over all of them). */
+    @Test
+    fun baseTypeCarriesCodeAndDetail() = runBlocking<Unit> {
+        fun caught(block: () -> Unit): ChatException {
+            try {
+                block()
+            } catch (e: ChatException) {
+                return e
+            }
+            fail("expected a ChatException")
+        }
+        val server = server()
+        val c = client(server.wsUrl)
+        val seen = listOf(
+            caught { ChatClient(ChatConfig(sdkAppId = 0uL, serverUrl = "ws://127.0.0.1:1/ws")).close() },
+            caught { ChatClient(ChatConfig(sdkAppId = DEV_APP.toULong(), serverUrl = "not a url")).close() },
+            caught { runBlocking { c.login("", sig("alice")) } },
+            caught { runBlocking { c.login("alice", "") } },
+            caught { runBlocking { c.logout() } },
+            caught { runBlocking { c.login("alice", "this-is-not-a-usersig") } },
+            caught { runBlocking { debugPanic(false) } },
+        )
+        assertEquals(listOf(2000, 9001, 2002, 2003, 2024, 70003, 9003), seen.map { it.code() })
+        // The base type's values are the variant's own fields.
+        val fields = seen.map {
+            when (it) {
+                is ChatException.NoSdkAppId -> it.code to it.detail
+                is ChatException.InvalidArgument -> it.code to it.detail
+                is ChatException.NoUserId -> it.code to it.detail
+                is ChatException.NoUserSig -> it.code to it.detail
+                is ChatException.NotLoggedIn -> it.code to it.detail
+                is ChatException.Server -> it.code to it.detail
+                is ChatException.Internal -> it.code to it.detail
+                else -> fail("unexpected variant ${it.javaClass.simpleName}")
+            }
+        }
+        assertEquals(fields, seen.map { it.code() to it.detail() })
+        assertTrue(seen.all { it.detail().isNotEmpty() })
+    }
+
     @Test
     fun code9001InvalidOptionsFailFast() {
         val ok = ChatConfig(sdkAppId = DEV_APP.toULong(), serverUrl = "ws://127.0.0.1:1/ws")

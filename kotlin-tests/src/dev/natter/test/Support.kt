@@ -9,7 +9,6 @@ import dev.natter.ChatException
 import dev.natter.ChatListener
 import dev.natter.NetState
 import dev.natter.Platform
-import dev.natter.reactnative.NatterBridge
 import java.io.File
 import java.net.ServerSocket
 import java.net.Socket
@@ -203,14 +202,12 @@ fun show(events: List<ChatEvent>) = events.map(::show)
 
 fun net(state: NetState): ChatEvent = ChatEvent.NetStateChange(state)
 
-val ChatException.code: Int get() = NatterBridge.codeOf(this)
-
 /** Runs [block], which must throw a ChatException; returns its code. */
 inline fun codeOf(block: () -> Unit): Int {
     try {
         block()
     } catch (e: ChatException) {
-        return e.code
+        return e.code()
     }
     fail("expected a ChatException")
 }

@@ -96,35 +96,8 @@ class NatterBridge(private val hub: Hub = Hub()) : AutoCloseable {
             }
         }
 
-        fun errorMap(e: ChatException): Map<String, Any?> = mapOf("code" to codeOf(e), "message" to detailOf(e))
-
-        fun codeOf(e: ChatException): Int = when (e) {
-            is ChatException.NoSdkAppId -> e.code
-            is ChatException.NoUserId -> e.code
-            is ChatException.NoUserSig -> e.code
-            is ChatException.NotLoggedIn -> e.code
-            is ChatException.LoginInProgress -> e.code
-            is ChatException.Network -> e.code
-            is ChatException.Timeout -> e.code
-            is ChatException.Server -> e.code
-            is ChatException.InvalidArgument -> e.code
-            is ChatException.Destroyed -> e.code
-            is ChatException.Internal -> e.code
-        }
-
-        fun detailOf(e: ChatException): String = when (e) {
-            is ChatException.NoSdkAppId -> e.detail
-            is ChatException.NoUserId -> e.detail
-            is ChatException.NoUserSig -> e.detail
-            is ChatException.NotLoggedIn -> e.detail
-            is ChatException.LoginInProgress -> e.detail
-            is ChatException.Network -> e.detail
-            is ChatException.Timeout -> e.detail
-            is ChatException.Server -> e.detail
-            is ChatException.InvalidArgument -> e.detail
-            is ChatException.Destroyed -> e.detail
-            is ChatException.Internal -> e.detail
-        }
+        /** Every variant carries its code and detail; the base type reads them (Rust's `ChatError::code`/`detail`). */
+        fun errorMap(e: ChatException): Map<String, Any?> = mapOf("code" to e.code(), "message" to e.detail())
 
         private fun Map<String, Any?>.number(key: String): Double? = (this[key] as? Number)?.toDouble()
     }
