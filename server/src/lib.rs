@@ -30,6 +30,7 @@ mod state;
 mod throttle;
 mod timed_directory;
 pub mod usersig;
+mod vendor;
 mod ws;
 
 pub use config::{

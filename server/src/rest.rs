@@ -42,7 +42,7 @@ impl RestError {
             info: info.into(),
         }
     }
-    fn bad_request(info: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(info: impl Into<String>) -> Self {
         RestError::new(code::INVALID_PARAMETER, info)
     }
 }

@@ -1,9 +1,9 @@
-//! The router: `/ws` (and `/`) plus the admin REST API under `/v4/`. It only wires paths to the
+//! The router: `/ws` (and `/`), the vendor SDK's `/binfo` and `/info`, plus the admin REST API under `/v4/`. It only wires paths to the
 //! handlers in `ws` and `rest`, which depend on `state`, never on this module.
 
 use crate::rest::{self, method_not_allowed, not_found};
 use crate::state::Shared;
-use crate::ws;
+use crate::{vendor, ws};
 use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
@@ -14,6 +14,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too (other
         // methods on `/` stay "unknown API path", as before).
         .route("/", get(ws::upgrade).fallback(not_found))
+        // The reference web SDK's own session wire (docs/vendor-wire.md).
+        .route(vendor::BINARY_PATH, get(vendor::upgrade_binary))
+        .route(vendor::TEXT_PATH, get(vendor::upgrade_text))
         .route(rest::KICK_PATH, post(rest::kick).fallback(method_not_allowed))
         .route(
             rest::QUERY_ONLINE_STATUS_PATH,

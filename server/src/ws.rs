@@ -264,7 +264,7 @@ async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
 }
 
 /// The identifier rule for the login's `userId` and `instanceId`.
-fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRefusal> {
+pub(crate) fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRefusal> {
     if let Err(e) = identifier::validate(user_id) {
         return Err(LoginRefusal::InvalidIdentifier {
             field: "userId",
@@ -281,7 +281,7 @@ fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRefusal> {
 }
 
 /// Checks a login; the UserSig's expiry (Unix s) when it passes.
-async fn authenticate(
+pub(crate) async fn authenticate(
     shared: &Shared,
     ip: std::net::IpAddr,
     sdk_app_id: u64,
