@@ -43,7 +43,7 @@ async fn reconnects_after_a_server_restart_on_the_same_port_without_not_ready() 
     assert!(seen.windows(2).all(|w| w[0] != w[1]), "{seen:?}");
     assert!(c.client.is_ready());
     assert_eq!(c.client.login_user(), "alice");
-    assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
+    assert_eq!(online_platforms(&server, "alice").await, vec!["Web"]);
     c.client.logout().await.unwrap();
     c.events.expect_next(ChatEvent::SdkNotReady).await;
 }

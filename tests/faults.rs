@@ -133,7 +133,7 @@ async fn a_1_kb_per_s_link_logs_in_and_heartbeats_keep_the_session() {
     expect_quiet(&mut r.client.events, Duration::from_secs(3)).await;
     assert!(r.client.client.is_ready());
     // Asked directly (not through the proxy): the server still has the instance.
-    assert_eq!(online_platforms(&r.server, "alice").await, vec!["android"]);
+    assert_eq!(online_platforms(&r.server, "alice").await, vec!["Android"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,7 +230,7 @@ async fn one_byte_tcp_segments_both_ways_still_log_in() {
     println!("slicer 1-byte segments: login took {:?}", started.elapsed());
     // Heartbeats keep working through the slicer.
     expect_quiet(&mut r.client.events, Duration::from_secs(1)).await;
-    assert_eq!(online_platforms(&r.server, "alice").await, vec!["android"]);
+    assert_eq!(online_platforms(&r.server, "alice").await, vec!["Android"]);
 }
 
 /// How a login cut by a server restart may end: ready, or a coded network error within the login

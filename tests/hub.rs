@@ -163,7 +163,7 @@ async fn two_logins_back_to_back_the_first_wins() {
     }
     // The first login is the one that took effect.
     assert_eq!(hub.login_user(id.clone()), "alice");
-    assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
+    assert_eq!(online_platforms(&server, "alice").await, vec!["Web"]);
     assert!(online_platforms(&server, "bob").await.is_empty());
     let destroy = hub.destroy(id);
     stream.until_settled(&[destroy]).await;

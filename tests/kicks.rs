@@ -18,7 +18,7 @@ async fn second_web_instance_kicks_the_first_with_multiple_account() {
     assert!(!first.client.is_ready());
     assert_eq!(first.client.login_user(), "");
     assert!(second.client.is_ready());
-    assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
+    assert_eq!(online_platforms(&server, "alice").await, vec!["Web"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +83,7 @@ async fn single_policy_allows_one_instance_across_platforms() {
     let mut web2 = client(&server, Platform::Web);
     web2.login_ready(&server, "alice").await;
     mac.events.expect_kicked(KickType::MultipleDevice).await;
-    assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
+    assert_eq!(online_platforms(&server, "alice").await, vec!["Web"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

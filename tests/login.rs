@@ -32,7 +32,7 @@ async fn login_resolves_then_sdk_ready_and_getters_show_the_session() {
         c.events.until(&ChatEvent::SdkReady).await,
         vec![net(NetState::Connecting), net(NetState::Connected)]
     );
-    assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
+    assert_eq!(online_platforms(&server, "alice").await, vec!["Web"]);
     c.client.destroy().await.unwrap();
 }
 

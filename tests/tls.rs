@@ -122,7 +122,7 @@ async fn wss_logs_in_when_the_app_trusts_the_test_ca() {
     let url = format!("wss://localhost:{}", front.addr.port());
     let mut c = client_with(wss_config(&server, url, vec![ca.pem()]));
     c.login_ready(&server, "alice").await;
-    assert_eq!(online_platforms(&server, "alice").await, vec!["web"]);
+    assert_eq!(online_platforms(&server, "alice").await, vec!["Web"]);
     c.client.logout().await.unwrap();
     c.events.expect_next(ChatEvent::SdkNotReady).await;
 }

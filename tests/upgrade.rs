@@ -141,7 +141,7 @@ async fn a_url_without_a_path_logs_in_against_the_real_server() {
         config.server_url = url.clone();
         let mut c = client_with(config);
         c.login_ready(&server, "alice").await;
-        assert_eq!(online_platforms(&server, "alice").await, vec!["web"], "{url}");
+        assert_eq!(online_platforms(&server, "alice").await, vec!["Web"], "{url}");
         c.client.logout().await.unwrap();
         c.events.expect_next(ChatEvent::SdkNotReady).await;
     }
