@@ -452,7 +452,7 @@ async fn run_after_login(case: AfterLogin) -> (AfterOutcome, usize) {
 }
 
 fn net_state(state: NetState) -> ChatEvent {
-    ChatEvent::NetStateChange { state }
+    common::net(state)
 }
 
 /// 1000–1015, samples of 4000–4999, and every code of protocol/src/close.rs.

@@ -168,6 +168,7 @@ async fn a_kicked_client_does_not_log_back_in_but_an_explicit_login_works() {
             match first.events.0.recv().await {
                 Some(ChatEvent::NetStateChange {
                     state: NetState::Disconnected,
+                    ..
                 }) => continue,
                 other => return other,
             }

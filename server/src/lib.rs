@@ -16,6 +16,7 @@ pub mod policy;
 mod registry;
 mod rest;
 mod server;
+mod sig_renewal;
 mod throttle;
 pub mod usersig;
 mod ws;

@@ -4,12 +4,13 @@
 use crate::log_safe::Escaped;
 use crate::registry::{ConnId, Control, LoginRequest};
 use crate::server::{ConnInfo, Shared};
+use crate::sig_renewal;
 use crate::usersig;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
-use natter_protocol::{identifier, ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
+use natter_protocol::{identifier, ClientFrame, CloseCode, KickType, ServerFrame, SigLifetime, PROTOCOL_VERSION};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,7 +161,7 @@ struct Authed {
     instance_id: String,
     platform: natter_protocol::Platform,
     resume: bool,
-    expires_at: i64,
+    sig: SigLifetime,
 }
 
 pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) {
@@ -184,7 +185,9 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         match msg {
             Message::Text(t) => match parse(&t) {
                 Ok(f @ ClientFrame::Login { .. }) => break f,
-                Ok(ClientFrame::Logout { id }) | Ok(ClientFrame::Ping { id }) => {
+                Ok(ClientFrame::Logout { id })
+                | Ok(ClientFrame::Ping { id })
+                | Ok(ClientFrame::RenewUserSig { id, .. }) => {
                     return s.protocol_error(Some(id), "the first frame must be a login").await
                 }
                 Ok(ClientFrame::Unknown) => {
@@ -220,13 +223,13 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
     }
     let authed =
         match check_ids(&user_id, &instance_id).and_then(|()| authenticate(&s, sdk_app_id, &user_id, &user_sig)) {
-            Ok(expires_at) => Authed {
+            Ok(sig) => Authed {
                 id,
                 user_id,
                 instance_id,
                 platform,
                 resume,
-                expires_at,
+                sig,
             },
             Err((code, message, counts)) => {
                 let ip = s.info.peer.ip();
@@ -265,7 +268,12 @@ fn check_ids(user_id: &str, instance_id: &str) -> Result<(), (i32, String, bool)
 }
 
 /// Checks a login; `Err((code, message, counts_as_failure))`.
-fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> Result<i64, (i32, String, bool)> {
+fn authenticate(
+    s: &Session,
+    sdk_app_id: u64,
+    user_id: &str,
+    user_sig: &str,
+) -> Result<SigLifetime, (i32, String, bool)> {
     let cfg = &s.shared.config;
     if s.shared
         .throttle
@@ -291,7 +299,7 @@ fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> 
         s.shared.now_unix(),
         cfg.usersig_max_future_secs,
     ) {
-        Ok(claims) => Ok(claims.expires_at()),
+        Ok(claims) => Ok(sig_renewal::lifetime(&claims)),
         Err(e) => Err((e.code(), e.to_string(), true)),
     }
 }
@@ -337,6 +345,7 @@ async fn online(mut s: Session, a: Authed) {
         .send(&ServerFrame::LoginOk {
             id: a.id,
             server_time_ms: s.shared.now_ms(),
+            user_sig: Some(a.sig),
         })
         .await
     {
@@ -344,12 +353,7 @@ async fn online(mut s: Session, a: Authed) {
     }
     let idle_timeout = s.shared.config.idle_timeout;
     let mut idle_deadline = Instant::now() + idle_timeout;
-    let until_expiry = a
-        .expires_at
-        .saturating_mul(1000)
-        .saturating_sub(s.shared.now_ms())
-        .max(0) as u64;
-    let expiry = tokio::time::sleep(Duration::from_millis(until_expiry));
+    let expiry = tokio::time::sleep(until_expiry(&s.shared, a.sig));
     tokio::pin!(expiry);
     let mut expiry_armed = true;
     loop {
@@ -396,6 +400,24 @@ async fn online(mut s: Session, a: Authed) {
                             }
                             return;
                         }
+                        Ok(ClientFrame::RenewUserSig { id, user_sig }) => {
+                            let reply = match sig_renewal::verify(&s.shared, &a.user_id, &user_sig) {
+                                Ok(sig) => {
+                                    // The newest accepted sig decides when the session expires.
+                                    expiry.as_mut().reset(Instant::now() + until_expiry(&s.shared, sig));
+                                    expiry_armed = true;
+                                    tracing::info!(user = %a.user_id, instance = %a.instance_id, "UserSig renewed");
+                                    ServerFrame::UserSigRenewed { id, user_sig: sig }
+                                }
+                                Err(r) => {
+                                    tracing::info!(user = %a.user_id, instance = %a.instance_id, code = r.code, "UserSig renewal refused");
+                                    ServerFrame::Error { id: Some(id), code: r.code, message: r.message }
+                                }
+                            };
+                            if !s.send(&reply).await {
+                                return;
+                            }
+                        }
                         Ok(ClientFrame::Login { id, .. }) => {
                             let e = ServerFrame::Error { id: Some(id), code: PROTOCOL_ERROR_CODE, message: "already logged in on this connection".into() };
                             if !s.send(&e).await {
@@ -413,6 +435,11 @@ async fn online(mut s: Session, a: Authed) {
             }
         }
     }
+}
+
+/// Time left until `sig` expires by the server's clock (zero if it already has).
+fn until_expiry(shared: &Shared, sig: SigLifetime) -> Duration {
+    Duration::from_millis(sig.user_sig_expire_time.saturating_sub(shared.now_ms()).max(0) as u64)
 }
 
 async fn kicked(mut s: Session, a: &Authed, kick: KickType) {
