@@ -198,6 +198,7 @@ async fn before_login_script(case: BeforeLogin, mut stream: TcpStream) {
             let f = ServerFrame::LoginOk {
                 id: u64::MAX,
                 server_time_ms: now_ms(),
+                user_sig: None,
             };
             write_raw(&mut ws, &text(f.to_json())).await;
         }
@@ -219,6 +220,7 @@ async fn before_login_script(case: BeforeLogin, mut stream: TcpStream) {
             let f = ServerFrame::LoginOk {
                 id,
                 server_time_ms: -123_456,
+                user_sig: None,
             };
             write_raw(&mut ws, &text(f.to_json())).await;
         }

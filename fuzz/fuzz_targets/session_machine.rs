@@ -53,6 +53,8 @@ impl Params {
             reconnect_min_delay: min,
             reconnect_max_delay: min + Duration::from_millis(u64::from(self.extra_max_delay_ms)),
             jitter_seed: self.seed,
+            probe_timeout: ms(self.request_ms),
+            has_user_sig_provider: false,
         }
     }
 }
@@ -268,6 +270,7 @@ impl Checker {
                         }
                         ClientFrame::Logout { id } => st.logout_id = Some(id),
                         ClientFrame::Ping { id } => st.ping_id = Some(id),
+                        ClientFrame::RenewUserSig { .. } => {}
                         ClientFrame::Unknown => panic!("the client sent an Unknown frame"),
                     }
                 }
@@ -295,7 +298,7 @@ impl Checker {
                         assert!(self.ready, "KickedOut while not logged in");
                         kicked = true;
                     }
-                    ChatEvent::NetStateChange { state } => {
+                    ChatEvent::NetStateChange { state, .. } => {
                         assert_ne!(state, self.net, "NetStateChange without a change");
                         self.net = state;
                     }
@@ -303,8 +306,9 @@ impl Checker {
                         assert!(!self.destroyed, "SdkDestroy twice");
                         self.destroyed = true;
                     }
-                    ChatEvent::Error { .. } => {}
+                    ChatEvent::Error { .. } | ChatEvent::UserSigExpiring { .. } => {}
                 },
+                Output::FetchUserSig => panic!("FetchUserSig without a provider"),
                 Output::Complete(token, result) => {
                     let kind = self
                         .outstanding
@@ -444,6 +448,7 @@ impl Checker {
                     Frame::LoginOk { id, server_time_ms } => ServerFrame::LoginOk {
                         id: Self::echo(st, id),
                         server_time_ms,
+                        user_sig: None,
                     },
                     Frame::LogoutOk { id } => ServerFrame::LogoutOk { id: Self::echo(st, id) },
                     Frame::Pong { id, server_time_ms } => ServerFrame::Pong {
