@@ -69,7 +69,14 @@ impl ChatClient {
         let listeners = Arc::new(Listeners::default());
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (deliveries_tx, deliveries_rx) = mpsc::unbounded_channel();
-        let (driver, transport_rx) = Driver::new(Session::new(params), target, shared.clone(), deliveries_tx, provider);
+        let (driver, transport_rx) = Driver::new(
+            Session::new(params),
+            target,
+            shared.clone(),
+            deliveries_tx,
+            provider,
+            config.login_timeout,
+        );
         let rt = runtime::handle();
         rt.spawn(dispatcher::run(listeners.clone(), deliveries_rx));
         rt.spawn(driver.run(commands_rx, transport_rx));

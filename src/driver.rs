@@ -77,6 +77,8 @@ pub struct Driver {
     connections: HashMap<ConnId, Connection>,
     next_token: Token,
     provider: Option<Arc<dyn UserSigProvider>>,
+    /// How long one provider call may take before it counts as failed (the login timeout).
+    provider_timeout: Duration,
     /// Answers of the provider (a channel of its own: the command channel closing means every
     /// handle is gone, which a sender held here would prevent).
     provided_tx: mpsc::UnboundedSender<Result<String, ChatError>>,
@@ -90,6 +92,7 @@ impl Driver {
         shared: Arc<Shared>,
         deliveries: mpsc::UnboundedSender<Vec<Delivery>>,
         provider: Option<Arc<dyn UserSigProvider>>,
+        provider_timeout: Duration,
     ) -> (Self, mpsc::UnboundedReceiver<TransportEvent>) {
         let (transport_tx, transport_rx) = mpsc::unbounded_channel();
         let (provided_tx, provided_rx) = mpsc::unbounded_channel();
@@ -103,6 +106,7 @@ impl Driver {
             connections: HashMap::new(),
             next_token: 0,
             provider,
+            provider_timeout,
             provided_tx,
             provided_rx,
         };
@@ -213,15 +217,17 @@ impl Driver {
             }));
             return;
         };
+        // A provider that never answers (a face that went away) must not stop renewals for good.
+        let deadline = self.provider_timeout;
         tokio::spawn(async move {
-            let answer = AssertUnwindSafe(async move { provider.user_sig().await })
-                .catch_unwind()
-                .await
-                .unwrap_or_else(|p| {
-                    Err(ChatError::Internal {
-                        detail: crate::ffi::panic_detail(&*p),
-                    })
-                });
+            let call = AssertUnwindSafe(async move { provider.user_sig().await }).catch_unwind();
+            let answer = match tokio::time::timeout(deadline, call).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(p)) => Err(ChatError::Internal {
+                    detail: crate::ffi::panic_detail(&*p),
+                }),
+                Err(_) => Err(ChatError::Timeout),
+            };
             let _ = tx.send(answer);
         });
     }

@@ -372,13 +372,19 @@ async fn the_hub_asks_the_faces_provider_and_its_answer_renews_the_session() {
     let login = hub.login(id.clone(), "alice".into(), server.user_sig("alice", 4));
     stream.until_settled(&[login]).await;
     let first: Value = serde_json::from_str(&hub.session_state(id.clone())).unwrap();
-    assert_eq!((first["ready"].clone(), first["loginUser"].clone()), (json!(true), json!("alice")));
+    assert_eq!(
+        (first["ready"].clone(), first["loginUser"].clone()),
+        (json!(true), json!("alice"))
+    );
     assert_eq!(first["netState"], "connected");
     // Renewal time: the hub asks its face, which answers with a fresh sig.
     let request = next_event(&mut stream, natter::hub::USER_SIG_NEEDED).await;
     let request_id = request["requestId"].as_u64().expect("requestId");
     assert!(hub.provide_user_sig(request_id, Some(server.user_sig("alice", 3600)), None));
-    assert!(!hub.provide_user_sig(request_id, Some("again".into()), None), "answered once");
+    assert!(
+        !hub.provide_user_sig(request_id, Some("again".into()), None),
+        "answered once"
+    );
     // The server accepted it: the expiry moved an hour out, and nothing else happened.
     let deadline = tokio::time::Instant::now() + SOON;
     loop {
@@ -406,7 +412,10 @@ async fn hub_lifecycle_calls_validate_and_report_in_the_session_state() {
         Err(e) => assert_eq!(e.code(), 9001),
         Ok(()) => panic!("a bad app state was accepted"),
     }
-    assert_eq!(hub.set_app_state("nope".into(), "active".into()).unwrap_err().code(), 9002);
+    assert_eq!(
+        hub.set_app_state("nope".into(), "active".into()).unwrap_err().code(),
+        9002
+    );
     assert_eq!(hub.set_network_reachable("nope".into(), true).unwrap_err().code(), 9002);
     let login = hub.login(id.clone(), "alice".into(), server.user_sig("alice", 3600));
     stream.until_settled(&[login]).await;
@@ -434,5 +443,8 @@ async fn hub_lifecycle_calls_validate_and_report_in_the_session_state() {
     hub.set_app_state(id.clone(), "background".into()).unwrap();
     hub.set_app_state(id.clone(), "active".into()).unwrap();
     let unknown: Value = serde_json::from_str(&hub.session_state("nope".into())).unwrap();
-    assert_eq!(unknown, json!({"ready": false, "loginUser": "", "netState": "disconnected", "reconnectAttempt": 0}));
+    assert_eq!(
+        unknown,
+        json!({"ready": false, "loginUser": "", "netState": "disconnected", "reconnectAttempt": 0})
+    );
 }

@@ -151,7 +151,9 @@ async fn expiring_user_sig_kicks_the_online_session() {
     c.events.expect_next(ChatEvent::SdkReady).await;
     // Past its renewal time already: the app is told at once (no provider), then the kick.
     let expire_time_ms = (now + 2) * 1000;
-    c.events.expect_next(ChatEvent::UserSigExpiring { expire_time_ms }).await;
+    c.events
+        .expect_next(ChatEvent::UserSigExpiring { expire_time_ms })
+        .await;
     c.events.expect_kicked(KickType::UserSigExpired).await;
     assert!(!c.client.is_ready());
 }

@@ -70,7 +70,11 @@ async fn a_provider_renews_short_sigs_before_expiry_and_the_session_never_drops(
     let server = server().await;
     let (mut c, calls) = client_with_provider(&server, false);
     login_short(&mut c, &server).await;
-    let first_expiry = c.client.session_state().user_sig_expire_time_ms.expect("the server reports the expiry");
+    let first_expiry = c
+        .client
+        .session_state()
+        .user_sig_expire_time_ms
+        .expect("the server reports the expiry");
     // Three sig lifetimes: without renewal the server kicks after the first.
     let seen = collect_for(&mut c.events, Duration::from_secs(SHORT_SIG_SECS * 3)).await;
     assert!(
@@ -80,7 +84,10 @@ async fn a_provider_renews_short_sigs_before_expiry_and_the_session_never_drops(
     let renewals = calls.load(Ordering::SeqCst);
     assert!(renewals >= 3, "the provider was asked {renewals} times");
     let st = c.client.session_state();
-    assert!(st.ready && st.login_user == "alice" && st.net_state == NetState::Connected, "{st:?}");
+    assert!(
+        st.ready && st.login_user == "alice" && st.net_state == NetState::Connected,
+        "{st:?}"
+    );
     assert!(st.user_sig_expire_time_ms.unwrap() > first_expiry, "{st:?}");
     assert!(st.last_kick.is_none());
     wait_online_count(&server, "alice", 1).await;
@@ -92,7 +99,11 @@ async fn a_failing_provider_is_retried_and_ends_in_the_usual_user_sig_expired_ki
     let (mut c, calls) = client_with_provider(&server, true);
     login_short(&mut c, &server).await;
     c.events.expect_kicked(KickType::UserSigExpired).await;
-    assert!(calls.load(Ordering::SeqCst) >= 2, "retried: {} calls", calls.load(Ordering::SeqCst));
+    assert!(
+        calls.load(Ordering::SeqCst) >= 2,
+        "retried: {} calls",
+        calls.load(Ordering::SeqCst)
+    );
     let st = c.client.session_state();
     assert!(!st.ready, "{st:?}");
     assert_eq!(st.last_kick.map(|k| k.kick_type), Some(KickType::UserSigExpired));
@@ -137,7 +148,11 @@ async fn a_wrong_user_sig_is_refused_with_70013_and_the_session_continues() {
     wait_online_count(&server, "alice", 1).await;
     // Not logged in: 2024.
     c.client.logout().await.unwrap();
-    let err = c.client.update_user_sig(&server.user_sig("alice", 60)).await.unwrap_err();
+    let err = c
+        .client
+        .update_user_sig(&server.user_sig("alice", 60))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), 2024);
 }
 
@@ -173,10 +188,24 @@ async fn rig() -> Rig {
 /// phone's link looks like after a NAT or radio loss). Held bytes flow once it is removed.
 async fn cut(proxy: &Proxy) {
     proxy
-        .add("hole-up", Direction::Upstream, Toxic::Latency { ms: 60_000, jitter_ms: 0 })
+        .add(
+            "hole-up",
+            Direction::Upstream,
+            Toxic::Latency {
+                ms: 60_000,
+                jitter_ms: 0,
+            },
+        )
         .await;
     proxy
-        .add("hole-down", Direction::Downstream, Toxic::Latency { ms: 60_000, jitter_ms: 0 })
+        .add(
+            "hole-down",
+            Direction::Downstream,
+            Toxic::Latency {
+                ms: 60_000,
+                jitter_ms: 0,
+            },
+        )
         .await;
 }
 
@@ -223,7 +252,12 @@ async fn foreground_after_dead_link(hint: bool) -> Duration {
     println!("foreground hint {hint}: old link given up after {given_up:?}, connected after {took:?}");
     let st = r.client.client.session_state();
     assert!(st.ready && st.net_state == NetState::Connected, "{st:?}");
-    assert!(r.client.events.drain().iter().all(|e| matches!(e, ChatEvent::NetStateChange { .. })));
+    assert!(r
+        .client
+        .events
+        .drain()
+        .iter()
+        .all(|e| matches!(e, ChatEvent::NetStateChange { .. })));
     wait_online_count(&r.server, "alice", 1).await;
     took
 }
@@ -251,7 +285,10 @@ async fn unreachable_disconnects_at_once_and_makes_no_attempts_until_the_network
     let (reason, retry) = next_net(&mut c.events, NetState::Disconnected).await;
     assert_eq!((reason, retry), (NetReason::NetworkUnreachable, None));
     let st = c.client.session_state();
-    assert!(st.ready && st.net_state == NetState::Disconnected && st.next_retry_at_ms.is_none(), "{st:?}");
+    assert!(
+        st.ready && st.net_state == NetState::Disconnected && st.next_retry_at_ms.is_none(),
+        "{st:?}"
+    );
     wait_online_count(&server, "alice", 0).await;
     // Several backoff ceilings (400 ms) long: no attempt is made (waiting is the test).
     let seen = collect_for(&mut c.events, Duration::from_millis(1500)).await;
@@ -291,7 +328,10 @@ async fn session_state_follows_each_event_of_a_lost_link() {
     assert_eq!(st.reconnect_attempt, 1);
     let at = st.next_retry_at_ms.expect("nextRetryAt while waiting");
     let now = natter::local_unix_ms();
-    assert!(at >= now - 50 && at <= now + retry as i64 + 50, "{at} vs {now} + {retry}");
+    assert!(
+        at >= now - 50 && at <= now + retry as i64 + 50,
+        "{at} vs {now} + {retry}"
+    );
     let (reason, _) = next_net(&mut c.events, NetState::Connecting).await;
     assert_eq!(reason, NetReason::Reconnect);
     assert_eq!(c.client.session_state().next_retry_at_ms, None);

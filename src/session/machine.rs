@@ -284,15 +284,13 @@ impl Session {
             Link::Down => None,
             Link::Waiting { until } => Some(until),
             Link::Opening { deadline, .. } | Link::Authenticating { deadline, .. } => Some(deadline),
+            // While a probe is out it alone decides (the heartbeat timers may be long overdue
+            // after the device slept; waking for them would spin until the probe's deadline).
             Link::Up {
-                last_rx,
-                next_ping,
-                probe,
+                probe: Some((deadline, _)),
                 ..
-            } => {
-                let heartbeat = next_ping.min(last_rx + self.dead_after());
-                Some(probe.map_or(heartbeat, |(deadline, _)| deadline.min(heartbeat)))
-            }
+            } => Some(deadline),
+            Link::Up { last_rx, next_ping, .. } => Some(next_ping.min(last_rx + self.dead_after())),
         };
         [
             link,
@@ -470,9 +468,15 @@ impl Session {
                 let id = self.frame_id();
                 self.out.push_back(Output::Send(conn, ClientFrame::Ping { id }));
                 let deadline = now + self.params.probe_timeout;
-                if let Link::Up { ping, probe, .. } = &mut self.link {
+                let heartbeat = self.params.heartbeat_interval;
+                if let Link::Up {
+                    ping, probe, next_ping, ..
+                } = &mut self.link
+                {
                     *ping = Some((id, now));
                     *probe = Some((deadline, reason));
+                    // The probe is this interval's ping.
+                    *next_ping = now + heartbeat;
                 }
             }
             Link::Down | Link::Waiting { .. } => {
@@ -524,11 +528,14 @@ impl Session {
         let Some(lifetime) = self.session.as_ref().and_then(|c| c.lifetime) else {
             return;
         };
-        let left = lifetime
-            .user_sig_expire_time
-            .saturating_sub(self.server_now_ms(now))
-            .max(0) as u64;
-        let delay = renewal::retry_delay(Duration::from_millis(left), &mut self.renew_jitter);
+        let left = lifetime.user_sig_expire_time.saturating_sub(self.server_now_ms(now));
+        if left <= 0 {
+            // Expired: the server's kick (or a re-login's 70001) ends the session; asking the
+            // provider again would only hammer it.
+            log::info!("UserSig renewal failed ({cause}) and the sig has expired; no more retries");
+            return;
+        }
+        let delay = renewal::retry_delay(Duration::from_millis(left as u64), &mut self.renew_jitter);
         log::info!("UserSig renewal failed ({cause}); retrying in {delay:?}");
         self.renew_at = Some(now + delay);
     }

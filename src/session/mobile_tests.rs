@@ -247,6 +247,14 @@ fn a_failing_provider_is_retried_with_jitter_until_the_sig_expires() {
     );
     assert!(delays.windows(2).any(|w| w[0] != w[1]), "{delays:?}");
     assert!(h.s.is_ready(), "only the server's expiry kick ends the session");
+    // Past expiry a failure is not retried: the kick is coming.
+    h.now += Duration::from_secs(10);
+    h.s.handle_provided_user_sig(Err(ChatError::network("backend down")), h.now);
+    assert_eq!(h.drain(), vec![]);
+    for _ in 0..60 {
+        h.advance(Duration::from_secs(1));
+        assert!(!h.drain().contains(&Output::FetchUserSig), "asked again after expiry");
+    }
 }
 
 #[test]
@@ -425,6 +433,8 @@ fn a_late_heartbeat_tick_probes_instead_of_trusting_the_link() {
         matches!(&out[..], [Output::Send(c, ClientFrame::Ping { .. })] if *c == conn),
         "{out:?}"
     );
+    // The overdue heartbeat timers do not wake the driver while the probe is out.
+    assert_eq!(h.s.poll_timeout(), Some(h.now + PROBE));
     h.advance(PROBE);
     let out = h.drain();
     assert!(out.contains(&Output::Close(conn)));
