@@ -216,7 +216,7 @@ class HubOrderTest : NatterTest() {
         fun of(id: String) = items.filter { it["instanceId"] == id || (it["kind"] == "settled" && id == newer) }
         assertEquals(listOf(CONNECTING, CONNECTED, loginOk(second), READY), showAll(of(newer)))
         assertEquals(
-            listOf("kickedOut {\"type\":\"multipleAccount\"}", NOT_READY, DISCONNECTED),
+            listOf("kickedOut {\"type\":\"multipleAccount\"}", NOT_READY, "netStateChange {\"reason\":\"kicked\",\"state\":\"disconnected\"}"),
             showAll(of(older)),
         )
         assertFalse(b.isReady(older))
