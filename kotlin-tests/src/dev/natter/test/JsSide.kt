@@ -81,6 +81,7 @@ fun waitUntil(what: String, pollMs: Long = 1, condition: () -> Boolean) {
 const val CONNECTING = "netStateChange {\"reason\":\"login\",\"state\":\"connecting\"}"
 const val CONNECTED = "netStateChange {\"reason\":\"loggedIn\",\"state\":\"connected\"}"
 const val DISCONNECTED = "netStateChange {\"reason\":\"loggedOut\",\"state\":\"disconnected\"}"
+const val KICKED_DISCONNECTED = "netStateChange {\"reason\":\"kicked\",\"state\":\"disconnected\"}"
 const val READY = "sdkStateReady {}"
 const val NOT_READY = "sdkStateNotReady {}"
 const val DESTROYED = "sdkDestroy {\"SDKAppID\":$DEV_APP}"
