@@ -128,7 +128,8 @@ public final class NatterBridge: Sendable {
             reconnectMaxDelayMs: number("reconnectMaxDelayMs"),
             extraRootCertsPem: js["extraRootCertsPem"] as? String,
             probeTimeoutMs: number("probeTimeoutMs"),
-            userSigProvider: (js["userSigProvider"] as? NSNumber).flatMap { isBoolean($0) ? $0.boolValue : nil }
+            // A flag the TS layer sets to `true` (a Bool on Linux, an NSNumber on Darwin: both cast).
+            userSigProvider: js["userSigProvider"] as? Bool
         )
     }
 

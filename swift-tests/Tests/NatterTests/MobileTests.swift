@@ -30,7 +30,7 @@ final class MobileTests: XCTestCase {
         XCTAssertEqual(recorder.nextNonNet(), .sdkReady)
         let first = try XCTUnwrap(client.getSessionState().userSigExpireTimeMs)
         // Two lifetimes: without renewal the server kicks after the first (waiting is the test).
-        XCTAssertNil(recorder.events.next(timeout: 8), "a renewed session sees no event")
+        XCTAssertNil(recorder.events.arrival(within: 8), "a renewed session sees no event")
         XCTAssertGreaterThanOrEqual(provider.calls, 2)
         let state = client.getSessionState()
         XCTAssertTrue(state.ready)
@@ -67,7 +67,7 @@ final class MobileTests: XCTestCase {
         XCTAssertNil(state.nextRetryAtMs)
         client.setAppState(state: .background)
         client.setAppState(state: .active)
-        XCTAssertNil(recorder.events.next(timeout: 0.5), "no attempt while unreachable")
+        XCTAssertNil(recorder.events.arrival(within: 0.5), "no attempt while unreachable")
         client.setNetworkReachable(reachable: true)
         XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connecting, reason: .networkBack, retryInMs: nil))
         XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connected, reason: .loggedIn, retryInMs: nil))
