@@ -879,16 +879,16 @@ impl Session {
             Link::Up {
                 probe: Some((deadline, reason)),
                 ..
-            } => {
-                if now >= deadline {
-                    log::info!("no answer to the liveness probe: replacing the link at once");
-                    self.drop_link();
-                    self.fail_renewals_on_lost_link();
-                    self.set_net_state(NetState::Disconnected, NetReason::LinkLost, None);
-                    self.backoff.reset();
-                    self.open_link(now, reason);
-                }
+            } if now >= deadline => {
+                log::info!("no answer to the liveness probe: replacing the link at once");
+                self.drop_link();
+                self.fail_renewals_on_lost_link();
+                self.set_net_state(NetState::Disconnected, NetReason::LinkLost, None);
+                self.backoff.reset();
+                self.open_link(now, reason);
             }
+            // A probe is out and not yet due: it alone decides about this link.
+            Link::Up { probe: Some(_), .. } => {}
             Link::Up { .. } if slept => self.wake(NetReason::Reconnect, now),
             Link::Up {
                 conn,
