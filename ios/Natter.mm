@@ -87,4 +87,29 @@ RCT_EXPORT_MODULE(Natter)
   return [_impl setLogLevel:level];
 }
 
+- (NSNumber *)updateUserSig:(NSString *)instanceId userSig:(NSString *)userSig
+{
+  return @([_impl updateUserSig:instanceId userSig:userSig]);
+}
+
+- (NSNumber *)provideUserSig:(double)requestId ok:(BOOL)ok value:(NSString *)value
+{
+  return @([_impl provideUserSig:requestId ok:ok value:value]);
+}
+
+- (NSDictionary *)setAppState:(NSString *)instanceId state:(NSString *)state
+{
+  return [_impl setAppState:instanceId state:state];
+}
+
+- (NSDictionary *)setNetworkReachable:(NSString *)instanceId reachable:(BOOL)reachable
+{
+  return [_impl setNetworkReachable:instanceId reachable:reachable];
+}
+
+- (NSString *)getSessionState:(NSString *)instanceId
+{
+  return [_impl getSessionState:instanceId];
+}
+
 @end

@@ -75,6 +75,41 @@ public final class NatterBridge: Sendable {
         }
     }
 
+    /// Natter `updateUserSig`: the call id; the outcome arrives as a `settled` item.
+    public func updateUserSig(_ instanceId: String, userSig: String) -> Double {
+        Double(hub.updateUserSig(instanceId: instanceId, userSig: userSig))
+    }
+
+    /// Answers a `userSigNeeded {requestId}` item: `ok` → `value` is the sig, else the provider's error.
+    public func provideUserSig(_ requestId: Double, ok: Bool, value: String) -> Bool {
+        hub.provideUserSig(requestId: UInt64(max(0, requestId)), userSig: ok ? value : nil, error: ok ? nil : value)
+    }
+
+    /// `[:]`, or `["code", "message"]` (9001 for a state other than active/background, 9002 unknown id).
+    public func setAppState(_ instanceId: String, state: String) -> [String: Any] {
+        do {
+            try hub.setAppState(instanceId: instanceId, state: state)
+            return [:]
+        } catch {
+            return Self.errorDictionary(error)
+        }
+    }
+
+    /// `[:]`, or `["code", "message"]` (9002 unknown id).
+    public func setNetworkReachable(_ instanceId: String, reachable: Bool) -> [String: Any] {
+        do {
+            try hub.setNetworkReachable(instanceId: instanceId, reachable: reachable)
+            return [:]
+        } catch {
+            return Self.errorDictionary(error)
+        }
+    }
+
+    /// `getSessionState()` as the JSON text Rust wrote.
+    public func getSessionState(_ instanceId: String) -> String {
+        hub.sessionState(instanceId: instanceId)
+    }
+
     /// The JS option names of `create()`: numbers copied as doubles, strings as strings.
     public static func instanceOptions(_ js: [String: Any]) -> InstanceOptions {
         func number(_ key: String) -> Double? {
@@ -91,7 +126,10 @@ public final class NatterBridge: Sendable {
             loginTimeoutMs: number("loginTimeoutMs"),
             reconnectMinDelayMs: number("reconnectMinDelayMs"),
             reconnectMaxDelayMs: number("reconnectMaxDelayMs"),
-            extraRootCertsPem: js["extraRootCertsPem"] as? String
+            extraRootCertsPem: js["extraRootCertsPem"] as? String,
+            probeTimeoutMs: number("probeTimeoutMs"),
+            // A flag the TS layer sets to `true` (a Bool on Linux, an NSNumber on Darwin: both cast).
+            userSigProvider: js["userSigProvider"] as? Bool
         )
     }
 

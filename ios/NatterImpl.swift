@@ -48,5 +48,25 @@ public final class NatterImpl: NSObject {
     @objc public func setLogLevel(_ level: Double) -> [String: Any] {
         bridge.setLogLevel(level)
     }
+
+    @objc public func updateUserSig(_ instanceId: String, userSig: String) -> Double {
+        bridge.updateUserSig(instanceId, userSig: userSig)
+    }
+
+    @objc public func provideUserSig(_ requestId: Double, ok: Bool, value: String) -> Bool {
+        bridge.provideUserSig(requestId, ok: ok, value: value)
+    }
+
+    @objc public func setAppState(_ instanceId: String, state: String) -> [String: Any] {
+        bridge.setAppState(instanceId, state: state)
+    }
+
+    @objc public func setNetworkReachable(_ instanceId: String, reachable: Bool) -> [String: Any] {
+        bridge.setNetworkReachable(instanceId, reachable: reachable)
+    }
+
+    @objc public func getSessionState(_ instanceId: String) -> String {
+        bridge.getSessionState(instanceId)
+    }
 }
 #endif

@@ -6,8 +6,9 @@ use crate::driver::{Command, Driver, Shared};
 use crate::error::ChatError;
 use crate::event::{ChatEvent, ChatListener};
 use crate::runtime;
-use crate::session::{local_unix_ms, Call, CallOutcome, LoginResult, Session, SessionParams};
+use crate::session::{local_unix_ms, AppState, Call, CallOutcome, LoginResult, Session, SessionParams, SessionState};
 use crate::transport;
+use crate::user_sig_provider::UserSigProvider;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -34,6 +35,17 @@ impl ChatClient {
     /// Validates `config` and starts the instance's tasks on Natter's runtime. Does not connect:
     /// the WebSocket opens at `login`. Callable from any thread, with or without a tokio runtime.
     pub fn new(config: ChatConfig) -> Result<Self, ChatError> {
+        Self::with_user_sig_provider(config, None)
+    }
+
+    /// [`ChatClient::new`] with an optional `userSigProvider`: the session asks it for a new
+    /// UserSig ahead of expiry (the earlier of 5 min before it or 80 % of the sig's lifetime),
+    /// one request at a time, retrying with jitter on failure. Without one, the session emits
+    /// `UserSigExpiring` at that time instead and the app calls [`ChatClient::update_user_sig`].
+    pub fn with_user_sig_provider(
+        config: ChatConfig,
+        provider: Option<Arc<dyn UserSigProvider>>,
+    ) -> Result<Self, ChatError> {
         config.validate()?;
         let target = Arc::new(transport::Target::new(
             &config.server_url,
@@ -50,12 +62,21 @@ impl ChatClient {
             reconnect_min_delay: config.reconnect_min_delay,
             reconnect_max_delay: config.reconnect_max_delay,
             jitter_seed: RandomState::new().hash_one(&instance_id),
+            probe_timeout: config.probe_timeout,
+            has_user_sig_provider: provider.is_some(),
         };
         let shared = Arc::new(Shared::default());
         let listeners = Arc::new(Listeners::default());
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (deliveries_tx, deliveries_rx) = mpsc::unbounded_channel();
-        let (driver, transport_rx) = Driver::new(Session::new(params), target, shared.clone(), deliveries_tx);
+        let (driver, transport_rx) = Driver::new(
+            Session::new(params),
+            target,
+            shared.clone(),
+            deliveries_tx,
+            provider,
+            config.login_timeout,
+        );
         let rt = runtime::handle();
         rt.spawn(dispatcher::run(listeners.clone(), deliveries_rx));
         rt.spawn(driver.run(commands_rx, transport_rx));
@@ -108,6 +129,35 @@ impl ChatClient {
             Err(ChatError::Destroyed) => Ok(()),
             other => other.map(drop),
         }
+    }
+
+    /// Presents a new UserSig for the live session: the server verifies it for the same user and
+    /// app and moves the expiry kick. Refused (70013 for another user's sig, 70001 expired, …):
+    /// the session continues on the old sig. While the link is down, the sig is kept for the
+    /// silent re-login and the call resolves at once. Not logged in: 2024.
+    pub async fn update_user_sig(&self, user_sig: &str) -> Result<(), ChatError> {
+        let call = Call::UpdateUserSig {
+            user_sig: user_sig.to_owned(),
+        };
+        self.call(call).await.map(drop)
+    }
+
+    /// Tells the session whether the app is on screen. Returning to `Active` probes the link
+    /// with one ping (deadline `probe_timeout`) and reconnects at once if it is dead.
+    pub fn set_app_state(&self, state: AppState) {
+        let _ = self.inner.commands.send(Command::AppState(state));
+    }
+
+    /// Tells the session whether the device has a network. `false`: `NetStateChange
+    /// disconnected` at once and no connection attempts; `true` again: probe or reconnect at once.
+    pub fn set_network_reachable(&self, reachable: bool) {
+        let _ = self.inner.commands.send(Command::NetworkReachable(reachable));
+    }
+
+    /// The session as of the last event: ready, user, link state, last kick, reconnect attempt
+    /// and next retry, the UserSig's expiry.
+    pub fn session_state(&self) -> SessionState {
+        self.inner.shared.read().state.clone()
     }
 
     pub fn is_ready(&self) -> bool {

@@ -26,6 +26,9 @@ pub struct ChatConfig {
     /// Reconnect backoff: the n-th retry waits a random time in `[0, min(max, min_delay·2ⁿ)]`.
     pub reconnect_min_delay: Duration,
     pub reconnect_max_delay: Duration,
+    /// Deadline of the one ping sent when the app returns to the foreground or the network comes
+    /// back (`set_app_state`, `set_network_reachable`): unanswered, the link is replaced at once.
+    pub probe_timeout: Duration,
     /// PEM CA certificates trusted for `wss://` on top of the Mozilla roots (a private or test
     /// CA). Verification itself cannot be turned off.
     pub extra_root_certs_pem: Vec<String>,
@@ -43,6 +46,7 @@ impl ChatConfig {
             login_timeout: Duration::from_secs(30),
             reconnect_min_delay: Duration::from_millis(500),
             reconnect_max_delay: Duration::from_secs(20),
+            probe_timeout: Duration::from_secs(2),
             extra_root_certs_pem: Vec::new(),
         }
     }
@@ -69,6 +73,7 @@ impl ChatConfig {
             ("request timeout", self.request_timeout),
             ("login timeout", self.login_timeout),
             ("reconnect min delay", self.reconnect_min_delay),
+            ("probe timeout", self.probe_timeout),
         ];
         for (name, value) in positive {
             if value.is_zero() {

@@ -3,9 +3,14 @@
 
 use crate::dispatcher::{Delivery, Reply};
 use crate::error::ChatError;
-use crate::session::{Call, CallOutcome, ConnId, Output, ServerClock, Session, Token};
+use crate::session::{
+    local_unix_ms, AppState, Call, CallOutcome, ConnId, Output, ServerClock, Session, SessionState, Token,
+};
 use crate::transport::{self, Outgoing, TransportEvent};
+use crate::user_sig_provider::UserSigProvider;
+use futures_util::FutureExt;
 use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -13,6 +18,9 @@ use tokio::task::JoinHandle;
 
 pub enum Command {
     Call(Call, Reply),
+    /// App lifecycle and reachability: inputs without an outcome.
+    AppState(AppState),
+    NetworkReachable(bool),
 }
 
 /// What the synchronous getters read. Written by the driver before it hands any outcome to the
@@ -21,6 +29,8 @@ pub enum Command {
 pub struct Snapshot {
     pub login_user: Option<String>,
     pub clock: Option<ServerClock>,
+    /// `getSessionState`.
+    pub state: SessionState,
     /// The driver task died of a panic (a Natter bug); calls report `ChatError::Internal`.
     pub crashed: bool,
 }
@@ -66,6 +76,13 @@ pub struct Driver {
     replies: HashMap<Token, Reply>,
     connections: HashMap<ConnId, Connection>,
     next_token: Token,
+    provider: Option<Arc<dyn UserSigProvider>>,
+    /// How long one provider call may take before it counts as failed (the login timeout).
+    provider_timeout: Duration,
+    /// Answers of the provider (a channel of its own: the command channel closing means every
+    /// handle is gone, which a sender held here would prevent).
+    provided_tx: mpsc::UnboundedSender<Result<String, ChatError>>,
+    provided_rx: mpsc::UnboundedReceiver<Result<String, ChatError>>,
 }
 
 impl Driver {
@@ -74,8 +91,11 @@ impl Driver {
         target: Arc<transport::Target>,
         shared: Arc<Shared>,
         deliveries: mpsc::UnboundedSender<Vec<Delivery>>,
+        provider: Option<Arc<dyn UserSigProvider>>,
+        provider_timeout: Duration,
     ) -> (Self, mpsc::UnboundedReceiver<TransportEvent>) {
         let (transport_tx, transport_rx) = mpsc::unbounded_channel();
+        let (provided_tx, provided_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             session,
             target,
@@ -85,6 +105,10 @@ impl Driver {
             replies: HashMap::new(),
             connections: HashMap::new(),
             next_token: 0,
+            provider,
+            provider_timeout,
+            provided_tx,
+            provided_rx,
         };
         (driver, transport_rx)
     }
@@ -109,6 +133,8 @@ impl Driver {
                         self.replies.insert(self.next_token, reply);
                         self.session.handle_call(self.next_token, call, Instant::now());
                     }
+                    Some(Command::AppState(state)) => self.session.handle_app_state(state, Instant::now()),
+                    Some(Command::NetworkReachable(r)) => self.session.handle_network_reachable(r, Instant::now()),
                     None => {
                         // Every ChatClient handle is gone: destroy quietly so nothing leaks.
                         handles_alive = false;
@@ -117,6 +143,7 @@ impl Driver {
                     }
                 },
                 Some(event) = transport_rx.recv() => self.on_transport(event),
+                Some(sig) = self.provided_rx.recv() => self.session.handle_provided_user_sig(sig, Instant::now()),
                 _ = sleep_until(deadline), if deadline.is_some() => self.session.handle_timeout(Instant::now()),
             }
         }
@@ -146,6 +173,7 @@ impl Driver {
             let mut s = self.shared.read();
             s.login_user = self.session.login_user().map(str::to_owned);
             s.clock = self.session.server_clock();
+            s.state = self.session.state(Instant::now(), local_unix_ms());
         }
         let mut batch = Vec::new();
         while let Some(output) = self.session.poll_output() {
@@ -169,6 +197,7 @@ impl Driver {
                         batch.push(Delivery::Settle(reply, result));
                     }
                 }
+                Output::FetchUserSig => self.fetch_user_sig(),
             }
         }
         if !batch.is_empty() {
@@ -176,6 +205,31 @@ impl Driver {
             // means it panicked, and the dropped replies report that.
             let _ = self.deliveries.send(batch);
         }
+    }
+
+    /// Runs the provider on its own task; a panic or a dropped future counts as a failure, so
+    /// the machine always gets its answer and retries.
+    fn fetch_user_sig(&self) {
+        let tx = self.provided_tx.clone();
+        let Some(provider) = self.provider.clone() else {
+            let _ = tx.send(Err(ChatError::Internal {
+                detail: "no UserSig provider".into(),
+            }));
+            return;
+        };
+        // A provider that never answers (a face that went away) must not stop renewals for good.
+        let deadline = self.provider_timeout;
+        tokio::spawn(async move {
+            let call = AssertUnwindSafe(async move { provider.user_sig().await }).catch_unwind();
+            let answer = match tokio::time::timeout(deadline, call).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(p)) => Err(ChatError::Internal {
+                    detail: crate::ffi::panic_detail(&*p),
+                }),
+                Err(_) => Err(ChatError::Timeout),
+            };
+            let _ = tx.send(answer);
+        });
     }
 
     fn connect(&mut self, conn: ConnId) {
@@ -218,7 +272,10 @@ impl Driver {
         let deliveries = self.deliveries.clone();
         let _ = deliveries.send(last);
         drop(self);
-        while let Some(Command::Call(call, reply)) = commands.recv().await {
+        while let Some(command) = commands.recv().await {
+            let Command::Call(call, reply) = command else {
+                continue;
+            };
             let result = if call == Call::Destroy {
                 Ok(CallOutcome::Done)
             } else {

@@ -7,7 +7,7 @@
 //! surfaces as `ChatError::Internal` (code 9003); it never unwinds into the foreign language.
 
 use crate::event::ChatEvent;
-use crate::session::LoginResult;
+use crate::session::{AppState, LoginResult, SessionState};
 use futures_util::FutureExt;
 use natter_protocol::{KickType, NetState, Platform};
 use std::future::Future;
@@ -36,6 +36,9 @@ pub struct ChatConfig {
     pub reconnect_min_delay_ms: Option<u64>,
     #[uniffi(default = None)]
     pub reconnect_max_delay_ms: Option<u64>,
+    /// Deadline of the ping sent on `set_app_state(Active)` / `set_network_reachable(true)`.
+    #[uniffi(default = None)]
+    pub probe_timeout_ms: Option<u64>,
     /// PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
     /// CA); each entry may hold several certificates. Bad PEM fails with 9001.
     #[uniffi(default = [])]
@@ -63,6 +66,9 @@ impl From<ChatConfig> for crate::ChatConfig {
         }
         if let Some(v) = c.reconnect_max_delay_ms {
             config.reconnect_max_delay = ms(v);
+        }
+        if let Some(v) = c.probe_timeout_ms {
+            config.probe_timeout = ms(v);
         }
         config.extra_root_certs_pem = c.extra_root_certs_pem;
         config
@@ -116,6 +122,28 @@ struct ForeignListener(Arc<dyn ChatListener>);
 impl crate::ChatListener for ForeignListener {
     fn on_event(&self, event: ChatEvent) {
         self.0.on_event(event);
+    }
+}
+
+/// The app's source of fresh UserSigs (Kotlin `suspend fun`, Swift `async throws`): called ahead
+/// of expiry, one call at a time; a thrown error is retried with jitter until the sig expires.
+#[uniffi::export(foreign)]
+#[async_trait::async_trait]
+pub trait UserSigProvider: Send + Sync {
+    async fn fetch_user_sig(&self) -> Result<String, ChatError>;
+}
+
+/// Adapts a foreign provider to the core's provider trait.
+struct ForeignProvider(Arc<dyn UserSigProvider>);
+
+impl crate::UserSigProvider for ForeignProvider {
+    fn user_sig(&self) -> crate::UserSigFuture {
+        let provider = self.0.clone();
+        Box::pin(async move {
+            provider.fetch_user_sig().await.map_err(|e| crate::ChatError::Internal {
+                detail: format!("the UserSig provider failed: {e}"),
+            })
+        })
     }
 }
 
@@ -259,11 +287,43 @@ impl ChatClient {
     /// connect: the WebSocket opens at `login`. Callable from any thread, including the UI thread.
     #[uniffi::constructor]
     pub fn new(config: ChatConfig) -> Result<Arc<Self>, ChatError> {
+        Self::with_user_sig_provider(config, None)
+    }
+
+    /// `new` with an optional UserSig provider, asked for a new sig ahead of expiry (the earlier
+    /// of 5 min before it or 80 % of its lifetime). Without one, `UserSigExpiring` is emitted.
+    #[uniffi::constructor]
+    pub fn with_user_sig_provider(
+        config: ChatConfig,
+        provider: Option<Arc<dyn UserSigProvider>>,
+    ) -> Result<Arc<Self>, ChatError> {
         guard(|| {
             crate::init_logging();
-            let inner = crate::ChatClient::new(config.into())?;
+            let provider = provider.map(|p| Arc::new(ForeignProvider(p)) as Arc<dyn crate::UserSigProvider>);
+            let inner = crate::ChatClient::with_user_sig_provider(config.into(), provider)?;
             Ok(Arc::new(ChatClient { inner }))
         })
+    }
+
+    /// Presents a new UserSig for the live session; refused (70013 another user's, …): the
+    /// session continues on the old one. Not logged in: 2024.
+    pub async fn update_user_sig(&self, user_sig: String) -> Result<(), ChatError> {
+        guard_async(async { Ok(self.inner.update_user_sig(&user_sig).await?) }).await
+    }
+
+    /// App lifecycle: `Active` after `Background` probes the link and reconnects at once if dead.
+    pub fn set_app_state(&self, state: AppState) {
+        guard_value((), || self.inner.set_app_state(state))
+    }
+
+    /// Reachability: `false` disconnects at once with no attempts; `true` probes or reconnects.
+    pub fn set_network_reachable(&self, reachable: bool) {
+        guard_value((), || self.inner.set_network_reachable(reachable))
+    }
+
+    /// Ready, user, link state, last kick, reconnect attempt, next retry, UserSig expiry.
+    pub fn get_session_state(&self) -> SessionState {
+        guard_value(SessionState::default(), || self.inner.session_state())
     }
 
     /// Logs in; resolves once the server accepted (then `SdkReady` follows). Already logged in:

@@ -29,14 +29,15 @@ mod logging;
 mod runtime;
 mod session;
 mod transport;
+mod user_sig_provider;
 
 /// Internals for Natter's own tests and fuzz targets (the sans-IO session machine). Not a
 /// stable API.
 #[doc(hidden)]
 pub mod testing {
     pub use crate::session::{
-        local_unix_ms, Backoff, Call, CallOutcome, ConnId, Jitter, LoginResult, Output, ServerClock, Session,
-        SessionParams, Token,
+        local_unix_ms, AppState, Backoff, Call, CallOutcome, ConnId, Jitter, LoginResult, Output, ServerClock, Session,
+        SessionParams, SessionState, Token,
     };
 }
 
@@ -44,9 +45,10 @@ pub use client::ChatClient;
 pub use config::{ChatConfig, DEFAULT_SERVER_URL};
 pub use dispatcher::ListenerId;
 pub use error::{code, ChatError};
-pub use event::{ChatEvent, ChatListener};
+pub use event::{ChatEvent, ChatListener, NetReason};
 pub use logging::{init_logging, set_log_level};
 pub use natter_protocol::{KickType, NetState, Platform};
-pub use session::{local_unix_ms, LoginResult};
+pub use session::{local_unix_ms, AppState, LastKick, LoginResult, SessionState};
+pub use user_sig_provider::{UserSigFuture, UserSigProvider};
 
 uniffi::setup_scaffolding!();

@@ -25,6 +25,8 @@ fn event_values_are_the_reference_ones() {
             "NET_STATE_CHANGE",
             ChatEvent::NetStateChange {
                 state: NetState::Connected,
+                reason: natter::NetReason::LoggedIn,
+                retry_in_ms: None,
             },
         ),
         (

@@ -198,6 +198,7 @@ async fn before_login_script(case: BeforeLogin, mut stream: TcpStream) {
             let f = ServerFrame::LoginOk {
                 id: u64::MAX,
                 server_time_ms: now_ms(),
+                user_sig: None,
             };
             write_raw(&mut ws, &text(f.to_json())).await;
         }
@@ -219,6 +220,7 @@ async fn before_login_script(case: BeforeLogin, mut stream: TcpStream) {
             let f = ServerFrame::LoginOk {
                 id,
                 server_time_ms: -123_456,
+                user_sig: None,
             };
             write_raw(&mut ws, &text(f.to_json())).await;
         }
@@ -452,7 +454,7 @@ async fn run_after_login(case: AfterLogin) -> (AfterOutcome, usize) {
 }
 
 fn net_state(state: NetState) -> ChatEvent {
-    ChatEvent::NetStateChange { state }
+    common::net(state)
 }
 
 /// 1000–1015, samples of 4000–4999, and every code of protocol/src/close.rs.

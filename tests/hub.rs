@@ -106,12 +106,12 @@ async fn login_logout_destroy_settle_after_the_events_before_them() {
     assert_eq!(
         shown(&all),
         vec![
-            r#"E netStateChange {"state":"connecting"}"#.to_owned(),
-            r#"E netStateChange {"state":"connected"}"#.to_owned(),
+            r#"E netStateChange {"reason":"login","state":"connecting"}"#.to_owned(),
+            r#"E netStateChange {"reason":"loggedIn","state":"connected"}"#.to_owned(),
             format!(r#"S {login} ok {{"repeatLogin":false}}"#),
             "E sdkStateReady {}".to_owned(),
             "E sdkStateNotReady {}".to_owned(),
-            r#"E netStateChange {"state":"disconnected"}"#.to_owned(),
+            r#"E netStateChange {"reason":"loggedOut","state":"disconnected"}"#.to_owned(),
             format!("S {logout} ok {{}}"),
             format!(r#"E sdkDestroy {{"SDKAppID":{sdk_app_id}}}"#),
             format!("S {destroy} ok {{}}"),
@@ -236,8 +236,8 @@ async fn items_before_the_sink_is_attached_are_flushed_in_order() {
     assert_eq!(
         shown(&items),
         vec![
-            r#"E netStateChange {"state":"connecting"}"#.to_owned(),
-            r#"E netStateChange {"state":"connected"}"#.to_owned(),
+            r#"E netStateChange {"reason":"login","state":"connecting"}"#.to_owned(),
+            r#"E netStateChange {"reason":"loggedIn","state":"connected"}"#.to_owned(),
             format!(r#"S {login} ok {{"repeatLogin":false}}"#),
         ]
     );
@@ -251,7 +251,7 @@ async fn items_before_the_sink_is_attached_are_flushed_in_order() {
         shown(&stream.until_settled(&[logout]).await),
         vec![
             "E sdkStateNotReady {}".to_owned(),
-            r#"E netStateChange {"state":"disconnected"}"#.to_owned(),
+            r#"E netStateChange {"reason":"loggedOut","state":"disconnected"}"#.to_owned(),
             format!("S {logout} ok {{}}"),
         ]
     );
@@ -318,7 +318,7 @@ fn slow_recorder(client: &ChatClient) -> Arc<Mutex<Vec<ChatEvent>>> {
     client.add_listener(Arc::new(move |e: ChatEvent| {
         // The slowness is what is being tested, not a stand-in for synchronisation.
         std::thread::sleep(Duration::from_millis(150));
-        s.lock().unwrap().push(e);
+        s.lock().unwrap().push(plain(e));
     }));
     seen
 }
@@ -345,4 +345,106 @@ async fn chat_client_calls_settle_after_their_events_were_delivered() {
     // Calls after destroy keep settling (in order, through the same stream).
     assert_eq!(client.login("alice", "x").await.unwrap_err().code(), 9002);
     client.destroy().await.unwrap();
+}
+
+/// Waits for the next event item called `name`, returning its data.
+async fn next_event(stream: &mut Stream, wanted: &str) -> Value {
+    loop {
+        if let HubItem::Event { name, data_json, .. } = stream.next().await {
+            if name == wanted {
+                return serde_json::from_str(&data_json).unwrap();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_asks_the_faces_provider_and_its_answer_renews_the_session() {
+    let server = server().await;
+    let hub = Hub::new();
+    let mut stream = attach(&hub);
+    let id = hub
+        .create(InstanceOptions {
+            user_sig_provider: Some(true),
+            ..options(&server)
+        })
+        .unwrap();
+    let login = hub.login(id.clone(), "alice".into(), server.user_sig("alice", 4));
+    stream.until_settled(&[login]).await;
+    let first: Value = serde_json::from_str(&hub.session_state(id.clone())).unwrap();
+    assert_eq!(
+        (first["ready"].clone(), first["loginUser"].clone()),
+        (json!(true), json!("alice"))
+    );
+    assert_eq!(first["netState"], "connected");
+    // Renewal time: the hub asks its face, which answers with a fresh sig.
+    let request = next_event(&mut stream, natter::hub::USER_SIG_NEEDED).await;
+    let request_id = request["requestId"].as_u64().expect("requestId");
+    assert!(hub.provide_user_sig(request_id, Some(server.user_sig("alice", 3600)), None));
+    assert!(
+        !hub.provide_user_sig(request_id, Some("again".into()), None),
+        "answered once"
+    );
+    // The server accepted it: the expiry moved an hour out, and nothing else happened.
+    let deadline = tokio::time::Instant::now() + SOON;
+    loop {
+        let st: Value = serde_json::from_str(&hub.session_state(id.clone())).unwrap();
+        if st["userSigExpireTime"].as_i64() > Some(natter::local_unix_ms() + 3_000_000) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never renewed: {st}");
+        // Poll pacing for a condition with a deadline, not a stand-in for synchronisation.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(hub.is_ready(id.clone()));
+    let destroy = hub.destroy(id);
+    let rest = shown(&stream.until_settled(&[destroy]).await);
+    assert!(!rest.iter().any(|s| s.contains("kickedOut")), "{rest:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hub_lifecycle_calls_validate_and_report_in_the_session_state() {
+    let server = server().await;
+    let hub = Hub::new();
+    let mut stream = attach(&hub);
+    let id = hub.create(options(&server)).unwrap();
+    match hub.set_app_state(id.clone(), "asleep".into()) {
+        Err(e) => assert_eq!(e.code(), 9001),
+        Ok(()) => panic!("a bad app state was accepted"),
+    }
+    assert_eq!(
+        hub.set_app_state("nope".into(), "active".into()).unwrap_err().code(),
+        9002
+    );
+    assert_eq!(hub.set_network_reachable("nope".into(), true).unwrap_err().code(), 9002);
+    let login = hub.login(id.clone(), "alice".into(), server.user_sig("alice", 3600));
+    stream.until_settled(&[login]).await;
+    let wrong = hub.update_user_sig(id.clone(), server.user_sig("bob", 3600));
+    assert_eq!(
+        shown(&stream.until_settled(&[wrong]).await),
+        vec![format!("E sdkStateReady {{}}"), format!("S {wrong} err 70013")]
+    );
+    hub.set_network_reachable(id.clone(), false).unwrap();
+    let data = next_event(&mut stream, "netStateChange").await;
+    assert_eq!(data, json!({"state": "disconnected", "reason": "networkUnreachable"}));
+    let st: Value = serde_json::from_str(&hub.session_state(id.clone())).unwrap();
+    assert_eq!(st["ready"], true);
+    assert_eq!(st["netState"], "disconnected");
+    assert!(st.get("nextRetryAt").is_none(), "{st}");
+    hub.set_network_reachable(id.clone(), true).unwrap();
+    assert_eq!(
+        next_event(&mut stream, "netStateChange").await,
+        json!({"state": "connecting", "reason": "networkBack"})
+    );
+    assert_eq!(
+        next_event(&mut stream, "netStateChange").await,
+        json!({"state": "connected", "reason": "loggedIn"})
+    );
+    hub.set_app_state(id.clone(), "background".into()).unwrap();
+    hub.set_app_state(id.clone(), "active".into()).unwrap();
+    let unknown: Value = serde_json::from_str(&hub.session_state("nope".into())).unwrap();
+    assert_eq!(
+        unknown,
+        json!({"ready": false, "loginUser": "", "netState": "disconnected", "reconnectAttempt": 0})
+    );
 }

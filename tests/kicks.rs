@@ -149,6 +149,11 @@ async fn expiring_user_sig_kicks_the_online_session() {
     let sig = natter_server::usersig::generate(cfg.sdk_app_id, &cfg.secret_key, "alice", 10, now - 8).unwrap();
     c.client.login("alice", &sig).await.unwrap();
     c.events.expect_next(ChatEvent::SdkReady).await;
+    // Past its renewal time already: the app is told at once (no provider), then the kick.
+    let expire_time_ms = (now + 2) * 1000;
+    c.events
+        .expect_next(ChatEvent::UserSigExpiring { expire_time_ms })
+        .await;
     c.events.expect_kicked(KickType::UserSigExpired).await;
     assert!(!c.client.is_ready());
 }
@@ -168,6 +173,7 @@ async fn a_kicked_client_does_not_log_back_in_but_an_explicit_login_works() {
             match first.events.0.recv().await {
                 Some(ChatEvent::NetStateChange {
                     state: NetState::Disconnected,
+                    ..
                 }) => continue,
                 other => return other,
             }

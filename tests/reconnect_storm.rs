@@ -198,8 +198,8 @@ async fn until_at(
     let mut seen = vec![];
     loop {
         match tokio::time::timeout_at(deadline, events.recv()).await {
-            Ok(Some(e)) if &e == wanted => return Ok((seen, Instant::now())),
-            Ok(Some(e)) => seen.push(e),
+            Ok(Some(e)) if &common::plain(e.clone()) == wanted => return Ok((seen, Instant::now())),
+            Ok(Some(e)) => seen.push(common::plain(e)),
             Ok(None) | Err(_) => return Err(seen),
         }
     }

@@ -471,6 +471,22 @@ private let UNIFFI_CALLBACK_UNEXPECTED_ERROR: Int32 = 2
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterUInt32: FfiConverterPrimitive {
+    typealias FfiType = UInt32
+    typealias SwiftType = UInt32
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UInt32 {
+        return try lift(readInt(&buf))
+    }
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterInt32: FfiConverterPrimitive {
     typealias FfiType = Int32
     typealias SwiftType = Int32
@@ -623,6 +639,11 @@ public protocol ChatClientProtocol: AnyObject, Sendable {
     func destroy() async throws 
     
     /**
+     * Ready, user, link state, last kick, reconnect attempt, next retry, UserSig expiry.
+     */
+    func getSessionState()  -> SessionState
+    
+    /**
      * The random id that tells this instance apart from others of the same user.
      */
     func instanceId()  -> String
@@ -652,6 +673,22 @@ public protocol ChatClientProtocol: AnyObject, Sendable {
      * and refreshed by heartbeats); before the first login, the local clock.
      */
     func serverTimeMs()  -> Int64
+    
+    /**
+     * App lifecycle: `Active` after `Background` probes the link and reconnects at once if dead.
+     */
+    func setAppState(state: AppState) 
+    
+    /**
+     * Reachability: `false` disconnects at once with no attempts; `true` probes or reconnects.
+     */
+    func setNetworkReachable(reachable: Bool) 
+    
+    /**
+     * Presents a new UserSig for the live session; refused (70013 another user's, …): the
+     * session continues on the old one. Not logged in: 2024.
+     */
+    func updateUserSig(userSig: String) async throws 
     
 }
 /**
@@ -721,6 +758,20 @@ public convenience init(config: ChatConfig)throws  {
     }
 
     
+    /**
+     * `new` with an optional UserSig provider, asked for a new sig ahead of expiry (the earlier
+     * of 5 min before it or 80 % of its lifetime). Without one, `UserSigExpiring` is emitted.
+     */
+public static func withUserSigProvider(config: ChatConfig, provider: UserSigProvider?)throws  -> ChatClient  {
+    return try  FfiConverterTypeChatClient_lift(try rustCallWithError(FfiConverterTypeChatError_lift) {
+        uniffiCallStatus in
+    uniffi_natter_fn_constructor_chatclient_with_user_sig_provider(
+        FfiConverterTypeChatConfig_lower(config),
+        FfiConverterOptionTypeUserSigProvider.lower(provider),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
@@ -755,6 +806,18 @@ open func destroy()async throws   {
             liftFunc: { $0 },
             errorHandler: FfiConverterTypeChatError_lift
         )
+}
+    
+    /**
+     * Ready, user, link state, last kick, reconnect attempt, next retry, UserSig expiry.
+     */
+open func getSessionState() -> SessionState  {
+    return try!  FfiConverterTypeSessionState_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_chatclient_get_session_state(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -850,6 +913,50 @@ open func serverTimeMs() -> Int64  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * App lifecycle: `Active` after `Background` probes the link and reconnects at once if dead.
+     */
+open func setAppState(state: AppState)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_chatclient_set_app_state(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeAppState_lower(state),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Reachability: `false` disconnects at once with no attempts; `true` probes or reconnects.
+     */
+open func setNetworkReachable(reachable: Bool)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_chatclient_set_network_reachable(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(reachable),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Presents a new UserSig for the live session; refused (70013 another user's, …): the
+     * session continues on the old one. Not logged in: 2024.
+     */
+open func updateUserSig(userSig: String)async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_natter_fn_method_chatclient_update_user_sig(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(userSig)
+                )
+            },
+            pollFunc: ffi_natter_rust_future_poll_void,
+            completeFunc: ffi_natter_rust_future_complete_void,
+            freeFunc: ffi_natter_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeChatError_lift
+        )
 }
     
 
@@ -1151,9 +1258,28 @@ public protocol HubProtocol: AnyObject, Sendable {
     func logout(instanceId: String)  -> UInt64
     
     /**
+     * Answers a `userSigNeeded {requestId}` item: `user_sig` when the face's provider gave one,
+     * otherwise `error` (the provider threw; the session retries with jitter). Returns false for
+     * an unknown or already answered request.
+     */
+    func provideUserSig(requestId: UInt64, userSig: String?, error: String?)  -> Bool
+    
+    /**
      * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
      */
     func serverTimeMs(instanceId: String)  -> Double
+    
+    /**
+     * `getSessionState()` as JSON text: `{ready, loginUser, netState, lastKick?: {type, at},
+     * reconnectAttempt, nextRetryAt?, userSigExpireTime?}` (times in Unix ms); an unknown or
+     * destroyed id reads as a fresh, disconnected instance.
+     */
+    func sessionState(instanceId: String)  -> String
+    
+    /**
+     * `setAppState('active' | 'background')`; anything else fails with 9001, as does an unknown id.
+     */
+    func setAppState(instanceId: String, state: String) throws 
     
     /**
      * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
@@ -1162,10 +1288,21 @@ public protocol HubProtocol: AnyObject, Sendable {
     func setLogLevel(level: Double) throws 
     
     /**
+     * `setNetworkReachable(bool)` (unknown id: 9002).
+     */
+    func setNetworkReachable(instanceId: String, reachable: Bool) throws 
+    
+    /**
      * Attaches the one sink (replacing any other); items queued before it are delivered first,
      * in order.
      */
     func setSink(sink: HubSink) 
+    
+    /**
+     * Submits `updateUserSig` now (unknown id: 9002; not logged in: 2024; refused: the server's
+     * code, e.g. 70013, and the session continues).
+     */
+    func updateUserSig(instanceId: String, userSig: String)  -> UInt64
     
 }
 /**
@@ -1324,6 +1461,23 @@ open func logout(instanceId: String) -> UInt64  {
 }
     
     /**
+     * Answers a `userSigNeeded {requestId}` item: `user_sig` when the face's provider gave one,
+     * otherwise `error` (the provider threw; the session retries with jitter). Returns false for
+     * an unknown or already answered request.
+     */
+open func provideUserSig(requestId: UInt64, userSig: String?, error: String?) -> Bool  {
+    return try!  FfiConverterBool.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_provide_user_sig(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(requestId),
+        FfiConverterOptionString.lower(userSig),
+        FfiConverterOptionString.lower(error),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
      */
 open func serverTimeMs(instanceId: String) -> Double  {
@@ -1334,6 +1488,34 @@ open func serverTimeMs(instanceId: String) -> Double  {
         FfiConverterString.lower(instanceId),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * `getSessionState()` as JSON text: `{ready, loginUser, netState, lastKick?: {type, at},
+     * reconnectAttempt, nextRetryAt?, userSigExpireTime?}` (times in Unix ms); an unknown or
+     * destroyed id reads as a fresh, disconnected instance.
+     */
+open func sessionState(instanceId: String) -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_session_state(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `setAppState('active' | 'background')`; anything else fails with 9001, as does an unknown id.
+     */
+open func setAppState(instanceId: String, state: String)throws   {try rustCallWithError(FfiConverterTypeChatError_lift) {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_set_app_state(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),
+        FfiConverterString.lower(state),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1350,6 +1532,19 @@ open func setLogLevel(level: Double)throws   {try rustCallWithError(FfiConverter
 }
     
     /**
+     * `setNetworkReachable(bool)` (unknown id: 9002).
+     */
+open func setNetworkReachable(instanceId: String, reachable: Bool)throws   {try rustCallWithError(FfiConverterTypeChatError_lift) {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_set_network_reachable(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),
+        FfiConverterBool.lower(reachable),uniffiCallStatus
+    )
+}
+}
+    
+    /**
      * Attaches the one sink (replacing any other); items queued before it are delivered first,
      * in order.
      */
@@ -1360,6 +1555,21 @@ open func setSink(sink: HubSink)  {try! rustCall() {
         FfiConverterTypeHubSink_lower(sink),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Submits `updateUserSig` now (unknown id: 9002; not logged in: 2024; refused: the server's
+     * code, e.g. 70013, and the session continues).
+     */
+open func updateUserSig(instanceId: String, userSig: String) -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_natter_fn_method_hub_update_user_sig(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(instanceId),
+        FfiConverterString.lower(userSig),uniffiCallStatus
+    )
+})
 }
     
 
@@ -1618,6 +1828,236 @@ public func FfiConverterTypeHubSink_lower(_ value: HubSink) -> UInt64 {
 
 
 
+
+
+/**
+ * The app's source of fresh UserSigs (Kotlin `suspend fun`, Swift `async throws`): called ahead
+ * of expiry, one call at a time; a thrown error is retried with jitter until the sig expires.
+ */
+public protocol UserSigProvider: AnyObject, Sendable {
+    
+    func fetchUserSig() async throws  -> String
+    
+}
+/**
+ * The app's source of fresh UserSigs (Kotlin `suspend fun`, Swift `async throws`): called ahead
+ * of expiry, one call at a time; a thrown error is retried with jitter until the sig expires.
+ */
+open class UserSigProviderImpl: UserSigProvider, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_natter_fn_clone_usersigprovider(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_natter_fn_free_usersigprovider(handle, $0) }
+    }
+
+    
+
+    
+open func fetchUserSig()async throws  -> String  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_natter_fn_method_usersigprovider_fetch_user_sig(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_natter_rust_future_poll_rust_buffer,
+            completeFunc: ffi_natter_rust_future_complete_rust_buffer,
+            freeFunc: ffi_natter_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterString.lift,
+            errorHandler: FfiConverterTypeChatError_lift
+        )
+}
+    
+
+    
+}
+
+
+
+// Put the implementation in a struct so we don't pollute the top-level namespace
+fileprivate struct UniffiCallbackInterfaceUserSigProvider {
+
+    // Create the VTable using a series of closures.
+    // Swift automatically converts these into C callback functions.
+    //
+    // Store the vtable directly.
+    static let vtable: UniffiVTableCallbackInterfaceUserSigProvider = UniffiVTableCallbackInterfaceUserSigProvider(
+        uniffiFree: { (uniffiHandle: UInt64) -> () in
+            do {
+                try FfiConverterTypeUserSigProvider.handleMap.remove(handle: uniffiHandle)
+            } catch {
+                print("Uniffi callback interface UserSigProvider: handle missing in uniffiFree")
+            }
+        },
+        uniffiClone: { (uniffiHandle: UInt64) -> UInt64 in
+            do {
+                return try FfiConverterTypeUserSigProvider.handleMap.clone(handle: uniffiHandle)
+            } catch {
+                fatalError("Uniffi callback interface UserSigProvider: handle missing in uniffiClone")
+            }
+        },
+        fetchUserSig: { (
+            uniffiHandle: UInt64,
+            uniffiFutureCallback: @escaping UniffiForeignFutureCompleteRustBuffer,
+            uniffiCallbackData: UInt64,
+            uniffiOutDroppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+        ) in
+            let makeCall = {
+                () async throws -> String in
+                guard let uniffiObj = try? FfiConverterTypeUserSigProvider.handleMap.get(handle: uniffiHandle) else {
+                    throw UniffiInternalError.unexpectedStaleHandle
+                }
+                return try await uniffiObj.fetchUserSig(
+                )
+            }
+
+            let uniffiHandleSuccess = { (returnValue: String) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: FfiConverterString.lower(returnValue),
+                        callStatus: RustCallStatus()
+                    )
+                )
+            }
+            let uniffiHandleError = { (statusCode, errorBuf) in
+                uniffiFutureCallback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer(
+                        returnValue: RustBuffer.empty(),
+                        callStatus: RustCallStatus(code: statusCode, errorBuf: errorBuf)
+                    )
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall: makeCall,
+                handleSuccess: uniffiHandleSuccess,
+                handleError: uniffiHandleError,
+                lowerError: FfiConverterTypeChatError_lower,
+                droppedCallback: uniffiOutDroppedCallback
+            )
+        }
+    )
+
+    // Rust stores this pointer for future callback invocations, so it must live
+    // for the process lifetime (not just for the init function call).
+    //
+    // `nonisolated(unsafe)` is needed under Swift 6 strict concurrency.
+    // This is safe because the pointee is initialized once during static init
+    // and never mutated by either side of the FFI.  Its fields are C function pointers.
+    nonisolated(unsafe) static let vtablePtr: UnsafePointer<UniffiVTableCallbackInterfaceUserSigProvider> = {
+        let ptr = UnsafeMutablePointer<UniffiVTableCallbackInterfaceUserSigProvider>.allocate(capacity: 1)
+        ptr.initialize(to: vtable)
+        return UnsafePointer(ptr)
+    }()
+}
+
+private func uniffiCallbackInitUserSigProvider() {
+    uniffi_natter_fn_init_callback_vtable_usersigprovider(UniffiCallbackInterfaceUserSigProvider.vtablePtr)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeUserSigProvider: FfiConverter {
+    fileprivate static let handleMap = UniffiHandleMap<UserSigProvider>()
+
+    typealias FfiType = UInt64
+    typealias SwiftType = UserSigProvider
+
+    public static func lift(_ handle: UInt64) throws -> UserSigProvider {
+        if ((handle & 1) == 0) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return UserSigProviderImpl(unsafeFromHandle: handle)
+        } else {
+            // Swift-generated handle, get the object from the handle map
+            return try handleMap.remove(handle: handle)
+        }
+    }
+
+    public static func lower(_ value: UserSigProvider) -> UInt64 {
+         if let rustImpl = value as? UserSigProviderImpl {
+             // Rust-implemented object.  Clone the handle and return it
+            return rustImpl.uniffiCloneHandle()
+         } else {
+            // Swift object, generate a new vtable handle and return that.
+            return handleMap.insert(obj: value)
+         }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> UserSigProvider {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: UserSigProvider, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUserSigProvider_lift(_ handle: UInt64) throws -> UserSigProvider {
+    return try FfiConverterTypeUserSigProvider.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeUserSigProvider_lower(_ value: UserSigProvider) -> UInt64 {
+    return FfiConverterTypeUserSigProvider.lower(value)
+}
+
+
+
+
 /**
  * Options of one client instance. Unset optional fields take the Rust defaults
  * (`ChatConfig::new`): web platform, 10 s heartbeat, 15 s request and 30 s login timeouts.
@@ -1638,6 +2078,10 @@ public struct ChatConfig: Equatable, Hashable {
     public var reconnectMinDelayMs: UInt64?
     public var reconnectMaxDelayMs: UInt64?
     /**
+     * Deadline of the ping sent on `set_app_state(Active)` / `set_network_reachable(true)`.
+     */
+    public var probeTimeoutMs: UInt64?
+    /**
      * PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
      * CA); each entry may hold several certificates. Bad PEM fails with 9001.
      */
@@ -1653,6 +2097,9 @@ public struct ChatConfig: Equatable, Hashable {
          * `ws://` or `wss://` URL of the server's WebSocket endpoint.
          */serverUrl: String = "ws://127.0.0.1:9800/ws", platform: Platform? = nil, heartbeatIntervalMs: UInt64? = nil, requestTimeoutMs: UInt64? = nil, loginTimeoutMs: UInt64? = nil, reconnectMinDelayMs: UInt64? = nil, reconnectMaxDelayMs: UInt64? = nil, 
         /**
+         * Deadline of the ping sent on `set_app_state(Active)` / `set_network_reachable(true)`.
+         */probeTimeoutMs: UInt64? = nil, 
+        /**
          * PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
          * CA); each entry may hold several certificates. Bad PEM fails with 9001.
          */extraRootCertsPem: [String] = []) {
@@ -1664,6 +2111,7 @@ public struct ChatConfig: Equatable, Hashable {
         self.loginTimeoutMs = loginTimeoutMs
         self.reconnectMinDelayMs = reconnectMinDelayMs
         self.reconnectMaxDelayMs = reconnectMaxDelayMs
+        self.probeTimeoutMs = probeTimeoutMs
         self.extraRootCertsPem = extraRootCertsPem
     }
 
@@ -1691,6 +2139,7 @@ public struct FfiConverterTypeChatConfig: FfiConverterRustBuffer {
                 loginTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 reconnectMinDelayMs: FfiConverterOptionUInt64.read(from: &buf), 
                 reconnectMaxDelayMs: FfiConverterOptionUInt64.read(from: &buf), 
+                probeTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 extraRootCertsPem: FfiConverterSequenceString.read(from: &buf)
         )
     }
@@ -1704,6 +2153,7 @@ public struct FfiConverterTypeChatConfig: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.loginTimeoutMs, into: &buf)
         FfiConverterOptionUInt64.write(value.reconnectMinDelayMs, into: &buf)
         FfiConverterOptionUInt64.write(value.reconnectMaxDelayMs, into: &buf)
+        FfiConverterOptionUInt64.write(value.probeTimeoutMs, into: &buf)
         FfiConverterSequenceString.write(value.extraRootCertsPem, into: &buf)
     }
 }
@@ -1750,6 +2200,14 @@ public struct InstanceOptions: Equatable, Hashable {
      * `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
      */
     public var extraRootCertsPem: String?
+    /**
+     * JS `probeTimeoutMs`: deadline of the ping sent on foreground / network back.
+     */
+    public var probeTimeoutMs: Double?
+    /**
+     * The face has a `userSigProvider`: the hub asks it through `userSigNeeded` items.
+     */
+    public var userSigProvider: Bool?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -1766,7 +2224,13 @@ public struct InstanceOptions: Equatable, Hashable {
         /**
          * Natter extension `extraRootCertsPem`: PEM text of one or more CA certificates trusted for
          * `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
-         */extraRootCertsPem: String? = nil) {
+         */extraRootCertsPem: String? = nil, 
+        /**
+         * JS `probeTimeoutMs`: deadline of the ping sent on foreground / network back.
+         */probeTimeoutMs: Double? = nil, 
+        /**
+         * The face has a `userSigProvider`: the hub asks it through `userSigNeeded` items.
+         */userSigProvider: Bool? = nil) {
         self.sdkAppId = sdkAppId
         self.proxyServer = proxyServer
         self.platform = platform
@@ -1776,6 +2240,8 @@ public struct InstanceOptions: Equatable, Hashable {
         self.reconnectMinDelayMs = reconnectMinDelayMs
         self.reconnectMaxDelayMs = reconnectMaxDelayMs
         self.extraRootCertsPem = extraRootCertsPem
+        self.probeTimeoutMs = probeTimeoutMs
+        self.userSigProvider = userSigProvider
     }
 
     
@@ -1802,7 +2268,9 @@ public struct FfiConverterTypeInstanceOptions: FfiConverterRustBuffer {
                 loginTimeoutMs: FfiConverterOptionDouble.read(from: &buf), 
                 reconnectMinDelayMs: FfiConverterOptionDouble.read(from: &buf), 
                 reconnectMaxDelayMs: FfiConverterOptionDouble.read(from: &buf), 
-                extraRootCertsPem: FfiConverterOptionString.read(from: &buf)
+                extraRootCertsPem: FfiConverterOptionString.read(from: &buf), 
+                probeTimeoutMs: FfiConverterOptionDouble.read(from: &buf), 
+                userSigProvider: FfiConverterOptionBool.read(from: &buf)
         )
     }
 
@@ -1816,6 +2284,8 @@ public struct FfiConverterTypeInstanceOptions: FfiConverterRustBuffer {
         FfiConverterOptionDouble.write(value.reconnectMinDelayMs, into: &buf)
         FfiConverterOptionDouble.write(value.reconnectMaxDelayMs, into: &buf)
         FfiConverterOptionString.write(value.extraRootCertsPem, into: &buf)
+        FfiConverterOptionDouble.write(value.probeTimeoutMs, into: &buf)
+        FfiConverterOptionBool.write(value.userSigProvider, into: &buf)
     }
 }
 
@@ -1832,6 +2302,63 @@ public func FfiConverterTypeInstanceOptions_lift(_ buf: RustBuffer) throws -> In
 #endif
 public func FfiConverterTypeInstanceOptions_lower(_ value: InstanceOptions) -> RustBuffer {
     return FfiConverterTypeInstanceOptions.lower(value)
+}
+
+
+/**
+ * The last kick this instance received, `at_ms` in Unix milliseconds (local clock).
+ */
+public struct LastKick: Equatable, Hashable {
+    public var kickType: KickType
+    public var atMs: Int64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(kickType: KickType, atMs: Int64) {
+        self.kickType = kickType
+        self.atMs = atMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension LastKick: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLastKick: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LastKick {
+        return
+            try LastKick(
+                kickType: FfiConverterTypeKickType.read(from: &buf), 
+                atMs: FfiConverterInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: LastKick, into buf: inout [UInt8]) {
+        FfiConverterTypeKickType.write(value.kickType, into: &buf)
+        FfiConverterInt64.write(value.atMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLastKick_lift(_ buf: RustBuffer) throws -> LastKick {
+    return try FfiConverterTypeLastKick.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLastKick_lower(_ value: LastKick) -> RustBuffer {
+    return FfiConverterTypeLastKick.lower(value)
 }
 
 
@@ -1896,6 +2423,182 @@ public func FfiConverterTypeLoginResult_lift(_ buf: RustBuffer) throws -> LoginR
 public func FfiConverterTypeLoginResult_lower(_ value: LoginResult) -> RustBuffer {
     return FfiConverterTypeLoginResult.lower(value)
 }
+
+
+/**
+ * A snapshot of one instance's session (`getSessionState()`); times are Unix milliseconds.
+ */
+public struct SessionState: Equatable, Hashable {
+    /**
+     * Between `SDK_READY` and `SDK_NOT_READY`.
+     */
+    public var ready: Bool
+    /**
+     * The logged-in userID, `""` when not logged in.
+     */
+    public var loginUser: String
+    public var netState: NetState
+    public var lastKick: LastKick?
+    /**
+     * Reconnect attempts since the link was last up and stable.
+     */
+    public var reconnectAttempt: UInt32
+    /**
+     * When the next reconnect attempt starts, while one is being waited for (local clock).
+     */
+    public var nextRetryAtMs: Int64?
+    /**
+     * When the session's current UserSig expires (server clock), once the server told us.
+     */
+    public var userSigExpireTimeMs: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Between `SDK_READY` and `SDK_NOT_READY`.
+         */ready: Bool, 
+        /**
+         * The logged-in userID, `""` when not logged in.
+         */loginUser: String, netState: NetState, lastKick: LastKick?, 
+        /**
+         * Reconnect attempts since the link was last up and stable.
+         */reconnectAttempt: UInt32, 
+        /**
+         * When the next reconnect attempt starts, while one is being waited for (local clock).
+         */nextRetryAtMs: Int64?, 
+        /**
+         * When the session's current UserSig expires (server clock), once the server told us.
+         */userSigExpireTimeMs: Int64?) {
+        self.ready = ready
+        self.loginUser = loginUser
+        self.netState = netState
+        self.lastKick = lastKick
+        self.reconnectAttempt = reconnectAttempt
+        self.nextRetryAtMs = nextRetryAtMs
+        self.userSigExpireTimeMs = userSigExpireTimeMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SessionState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSessionState: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionState {
+        return
+            try SessionState(
+                ready: FfiConverterBool.read(from: &buf), 
+                loginUser: FfiConverterString.read(from: &buf), 
+                netState: FfiConverterTypeNetState.read(from: &buf), 
+                lastKick: FfiConverterOptionTypeLastKick.read(from: &buf), 
+                reconnectAttempt: FfiConverterUInt32.read(from: &buf), 
+                nextRetryAtMs: FfiConverterOptionInt64.read(from: &buf), 
+                userSigExpireTimeMs: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SessionState, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.ready, into: &buf)
+        FfiConverterString.write(value.loginUser, into: &buf)
+        FfiConverterTypeNetState.write(value.netState, into: &buf)
+        FfiConverterOptionTypeLastKick.write(value.lastKick, into: &buf)
+        FfiConverterUInt32.write(value.reconnectAttempt, into: &buf)
+        FfiConverterOptionInt64.write(value.nextRetryAtMs, into: &buf)
+        FfiConverterOptionInt64.write(value.userSigExpireTimeMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionState_lift(_ buf: RustBuffer) throws -> SessionState {
+    return try FfiConverterTypeSessionState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionState_lower(_ value: SessionState) -> RustBuffer {
+    return FfiConverterTypeSessionState.lower(value)
+}
+
+
+/**
+ * Whether the app is on screen (`setAppState`). Coming back to `Active` probes the link.
+ */
+
+public enum AppState: Equatable, Hashable {
+    
+    case active
+    case background
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension AppState: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAppState: FfiConverterRustBuffer {
+    typealias SwiftType = AppState
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AppState {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .active
+        
+        case 2: return .background
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: AppState, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .active:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .background:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAppState_lift(_ buf: RustBuffer) throws -> AppState {
+    return try FfiConverterTypeAppState.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAppState_lower(_ value: AppState) -> RustBuffer {
+    return FfiConverterTypeAppState.lower(value)
+}
+
 
 
 /**
@@ -2260,9 +2963,16 @@ public enum ChatEvent: Equatable, Hashable {
     case kickedOut(kickType: KickType
     )
     /**
-     * `netStateChange`, only on an actual change.
+     * `netStateChange`, only on an actual change. `reason` says why (a Natter addition, as is
+     * `retry_in_ms`: set on `Disconnected` while a reconnect attempt is scheduled).
      */
-    case netStateChange(state: NetState
+    case netStateChange(state: NetState, reason: NetReason, retryInMs: UInt64?
+    )
+    /**
+     * Natter `userSigExpiring`: the session's UserSig expires at `expire_time_ms` (Unix ms,
+     * server clock) and no provider renews it: call `update_user_sig` before then.
+     */
+    case userSigExpiring(expireTimeMs: Int64
     )
     /**
      * `error`.
@@ -2301,13 +3011,16 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
         case 3: return .kickedOut(kickType: try FfiConverterTypeKickType.read(from: &buf)
         )
         
-        case 4: return .netStateChange(state: try FfiConverterTypeNetState.read(from: &buf)
+        case 4: return .netStateChange(state: try FfiConverterTypeNetState.read(from: &buf), reason: try FfiConverterTypeNetReason.read(from: &buf), retryInMs: try FfiConverterOptionUInt64.read(from: &buf)
         )
         
-        case 5: return .error(code: try FfiConverterInt32.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        case 5: return .userSigExpiring(expireTimeMs: try FfiConverterInt64.read(from: &buf)
         )
         
-        case 6: return .sdkDestroy
+        case 6: return .error(code: try FfiConverterInt32.read(from: &buf), message: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 7: return .sdkDestroy
         
         default: throw UniffiInternalError.unexpectedEnumCase
         }
@@ -2330,19 +3043,26 @@ public struct FfiConverterTypeChatEvent: FfiConverterRustBuffer {
             FfiConverterTypeKickType.write(kickType, into: &buf)
             
         
-        case let .netStateChange(state):
+        case let .netStateChange(state,reason,retryInMs):
             writeInt(&buf, Int32(4))
             FfiConverterTypeNetState.write(state, into: &buf)
+            FfiConverterTypeNetReason.write(reason, into: &buf)
+            FfiConverterOptionUInt64.write(retryInMs, into: &buf)
+            
+        
+        case let .userSigExpiring(expireTimeMs):
+            writeInt(&buf, Int32(5))
+            FfiConverterInt64.write(expireTimeMs, into: &buf)
             
         
         case let .error(code,message):
-            writeInt(&buf, Int32(5))
+            writeInt(&buf, Int32(6))
             FfiConverterInt32.write(code, into: &buf)
             FfiConverterString.write(message, into: &buf)
             
         
         case .sdkDestroy:
-            writeInt(&buf, Int32(6))
+            writeInt(&buf, Int32(7))
         
         }
     }
@@ -2531,6 +3251,165 @@ public func FfiConverterTypeKickType_lift(_ buf: RustBuffer) throws -> KickType 
 #endif
 public func FfiConverterTypeKickType_lower(_ value: KickType) -> RustBuffer {
     return FfiConverterTypeKickType.lower(value)
+}
+
+
+
+/**
+ * Why the link state changed (`NET_STATE_CHANGE` `data.reason`).
+ */
+
+public enum NetReason: Equatable, Hashable {
+    
+    /**
+     * `login`: connecting for a `login` call.
+     */
+    case login
+    /**
+     * `reconnect`: connecting again after a lost link (silent re-login).
+     */
+    case reconnect
+    /**
+     * `foreground`: connecting at once because the app came back to the foreground.
+     */
+    case foreground
+    /**
+     * `networkBack`: connecting at once because the network came back.
+     */
+    case networkBack
+    /**
+     * `loggedIn`: the server accepted the (re-)login.
+     */
+    case loggedIn
+    /**
+     * `linkLost`: the connection failed, closed, or stopped answering.
+     */
+    case linkLost
+    /**
+     * `networkUnreachable`: the app said the network is gone; no attempts until it returns.
+     */
+    case networkUnreachable
+    /**
+     * `loginFailed`: a login was refused or timed out.
+     */
+    case loginFailed
+    /**
+     * `loggedOut`, `kicked`, `destroyed`: the session ended.
+     */
+    case loggedOut
+    case kicked
+    case destroyed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NetReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNetReason: FfiConverterRustBuffer {
+    typealias SwiftType = NetReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NetReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .login
+        
+        case 2: return .reconnect
+        
+        case 3: return .foreground
+        
+        case 4: return .networkBack
+        
+        case 5: return .loggedIn
+        
+        case 6: return .linkLost
+        
+        case 7: return .networkUnreachable
+        
+        case 8: return .loginFailed
+        
+        case 9: return .loggedOut
+        
+        case 10: return .kicked
+        
+        case 11: return .destroyed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NetReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .login:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .reconnect:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .foreground:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .networkBack:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .loggedIn:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .linkLost:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .networkUnreachable:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .loginFailed:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .loggedOut:
+            writeInt(&buf, Int32(9))
+        
+        
+        case .kicked:
+            writeInt(&buf, Int32(10))
+        
+        
+        case .destroyed:
+            writeInt(&buf, Int32(11))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNetReason_lift(_ buf: RustBuffer) throws -> NetReason {
+    return try FfiConverterTypeNetReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNetReason_lower(_ value: NetReason) -> RustBuffer {
+    return FfiConverterTypeNetReason.lower(value)
 }
 
 
@@ -2741,6 +3620,30 @@ fileprivate struct FfiConverterOptionUInt64: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionInt64: FfiConverterRustBuffer {
+    typealias SwiftType = Int64?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterInt64.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterInt64.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
     typealias SwiftType = Double?
 
@@ -2765,6 +3668,30 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
     typealias SwiftType = String?
 
@@ -2781,6 +3708,54 @@ fileprivate struct FfiConverterOptionString: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeUserSigProvider: FfiConverterRustBuffer {
+    typealias SwiftType = UserSigProvider?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeUserSigProvider.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeUserSigProvider.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeLastKick: FfiConverterRustBuffer {
+    typealias SwiftType = LastKick?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeLastKick.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeLastKick.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }
@@ -2882,6 +3857,96 @@ fileprivate func uniffiFutureContinuationCallback(handle: UInt64, pollResult: In
         print("uniffiFutureContinuationCallback invalid handle")
     }
 }
+private func uniffiTraitInterfaceCallAsync<T>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird errors.
+        //
+        // On platforms that need extra machinery to make C-ABI calls, like JNA or ctypes, it's
+        // possible that we fail to make either call.  However, it doesn't seem like this is
+        // possible on Swift since swift can just make the C call directly.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+private func uniffiTraitInterfaceCallAsyncWithError<T, E>(
+    makeCall: @escaping () async throws -> T,
+    handleSuccess: @escaping (T) -> (),
+    handleError: @escaping (Int8, RustBuffer) -> (),
+    lowerError: @escaping (E) -> RustBuffer,
+    droppedCallback: UnsafeMutablePointer<UniffiForeignFutureDroppedCallbackStruct>
+) {
+    let task = Task {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        var callResult: T
+        do {
+            callResult = try await makeCall()
+        } catch let error as E {
+            handleError(CALL_ERROR, lowerError(error))
+            return
+        } catch {
+            handleError(CALL_UNEXPECTED_ERROR, FfiConverterString.lower(String(describing: error)))
+            return
+        }
+        handleSuccess(callResult)
+    }
+    let handle = UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.insert(obj: task)
+    droppedCallback.pointee = UniffiForeignFutureDroppedCallbackStruct(
+        handle: handle,
+        free: uniffiForeignFutureDroppedCallback
+    )
+}
+
+// Borrow the callback handle map implementation to store foreign future handles
+// TODO: consolidate the handle-map code (https://github.com/mozilla/uniffi-rs/pull/1823)
+fileprivate let UNIFFI_FOREIGN_FUTURE_HANDLE_MAP = UniffiHandleMap<UniffiForeignFutureTask>()
+
+// Protocol for tasks that handle foreign futures.
+//
+// Defining a protocol allows all tasks to be stored in the same handle map.  This can't be done
+// with the task object itself, since has generic parameters.
+fileprivate protocol UniffiForeignFutureTask {
+    func cancel()
+}
+
+extension Task: UniffiForeignFutureTask {}
+
+private func uniffiForeignFutureDroppedCallback(handle: UInt64) {
+    do {
+        let task = try UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.remove(handle: handle)
+        // Set the cancellation flag on the task.  If it's still running, the code can check the
+        // cancellation flag or call `Task.checkCancellation()`.  If the task has completed, this is
+        // a no-op.
+        task.cancel()
+    } catch {
+        print("uniffiForeignFutureDroppedCallback: handle missing from handlemap")
+    }
+}
+
+// For testing
+public func uniffiForeignFutureHandleCountNatter() -> Int {
+    UNIFFI_FOREIGN_FUTURE_HANDLE_MAP.count
+}
 /**
  * Diagnostic for binding tests: panics inside Rust (synchronously, or while polling a future
  * when `in_future` is true) so callers can check that a panic surfaces as
@@ -2939,6 +4004,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_method_chatclient_destroy() != 20338) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_natter_checksum_method_chatclient_get_session_state() != 50277) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_natter_checksum_method_chatclient_instance_id() != 61708) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -2960,7 +4028,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_method_chatclient_server_time_ms() != 31769) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_natter_checksum_method_chatclient_set_app_state() != 5400) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_chatclient_set_network_reachable() != 65417) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_chatclient_update_user_sig() != 9763) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_natter_checksum_method_chatlistener_on_event() != 58304) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_usersigprovider_fetch_user_sig() != 12838) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_method_hub_clear_sink() != 52178) {
@@ -2984,13 +4064,28 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_method_hub_logout() != 60399) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_natter_checksum_method_hub_provide_user_sig() != 26500) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_natter_checksum_method_hub_server_time_ms() != 6773) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_session_state() != 7213) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_set_app_state() != 54755) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_method_hub_set_log_level() != 65213) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_natter_checksum_method_hub_set_network_reachable() != 50692) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_natter_checksum_method_hub_set_sink() != 759) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_natter_checksum_method_hub_update_user_sig() != 44651) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_natter_checksum_method_hubsink_on_item() != 44908) {
@@ -2999,12 +4094,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_natter_checksum_constructor_chatclient_new() != 23451) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_natter_checksum_constructor_chatclient_with_user_sig_provider() != 50860) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_natter_checksum_constructor_hub_new() != 59090) {
         return InitializationResult.apiChecksumMismatch
     }
 
     uniffiCallbackInitChatListener()
     uniffiCallbackInitHubSink()
+    uniffiCallbackInitUserSigProvider()
     return InitializationResult.ok
 }()
 

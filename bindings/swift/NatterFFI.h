@@ -250,6 +250,12 @@ typedef void (*UniffiCallbackInterfaceChatListenerMethod0)(uint64_t, RustBuffer,
     );
 
 #endif
+#ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_USER_SIG_PROVIDER_METHOD0
+#define UNIFFI_FFIDEF_CALLBACK_INTERFACE_USER_SIG_PROVIDER_METHOD0
+typedef void (*UniffiCallbackInterfaceUserSigProviderMethod0)(uint64_t, UniffiForeignFutureCompleteRustBuffer _Nonnull, uint64_t, UniffiForeignFutureDroppedCallbackStruct* _Nonnull
+    );
+
+#endif
 #ifndef UNIFFI_FFIDEF_CALLBACK_INTERFACE_HUB_SINK_METHOD0
 #define UNIFFI_FFIDEF_CALLBACK_INTERFACE_HUB_SINK_METHOD0
 typedef void (*UniffiCallbackInterfaceHubSinkMethod0)(uint64_t, RustBuffer, void* _Nonnull, 
@@ -264,6 +270,15 @@ typedef struct UniffiVTableCallbackInterfaceChatListener {
     UniffiCallbackInterfaceClone _Nonnull uniffiClone;
     UniffiCallbackInterfaceChatListenerMethod0 _Nonnull onEvent;
 } UniffiVTableCallbackInterfaceChatListener;
+
+#endif
+#ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_USER_SIG_PROVIDER
+#define UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_USER_SIG_PROVIDER
+typedef struct UniffiVTableCallbackInterfaceUserSigProvider {
+    UniffiCallbackInterfaceFree _Nonnull uniffiFree;
+    UniffiCallbackInterfaceClone _Nonnull uniffiClone;
+    UniffiCallbackInterfaceUserSigProviderMethod0 _Nonnull fetchUserSig;
+} UniffiVTableCallbackInterfaceUserSigProvider;
 
 #endif
 #ifndef UNIFFI_FFIDEF_V_TABLE_CALLBACK_INTERFACE_HUB_SINK
@@ -290,6 +305,11 @@ void uniffi_natter_fn_free_chatclient(uint64_t handle, RustCallStatus *_Nonnull 
 uint64_t uniffi_natter_fn_constructor_chatclient_new(RustBuffer config, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CONSTRUCTOR_CHATCLIENT_WITH_USER_SIG_PROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CONSTRUCTOR_CHATCLIENT_WITH_USER_SIG_PROVIDER
+uint64_t uniffi_natter_fn_constructor_chatclient_with_user_sig_provider(RustBuffer config, RustBuffer provider, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_ADD_LISTENER
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_ADD_LISTENER
 uint64_t uniffi_natter_fn_method_chatclient_add_listener(uint64_t ptr, uint64_t listener, RustCallStatus *_Nonnull out_status
@@ -298,6 +318,11 @@ uint64_t uniffi_natter_fn_method_chatclient_add_listener(uint64_t ptr, uint64_t 
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_DESTROY
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_DESTROY
 uint64_t uniffi_natter_fn_method_chatclient_destroy(uint64_t ptr
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_GET_SESSION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_GET_SESSION_STATE
+RustBuffer uniffi_natter_fn_method_chatclient_get_session_state(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_INSTANCE_ID
@@ -335,6 +360,21 @@ int8_t uniffi_natter_fn_method_chatclient_remove_listener(uint64_t ptr, uint64_t
 int64_t uniffi_natter_fn_method_chatclient_server_time_ms(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_SET_APP_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_SET_APP_STATE
+void uniffi_natter_fn_method_chatclient_set_app_state(uint64_t ptr, RustBuffer state, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_SET_NETWORK_REACHABLE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_SET_NETWORK_REACHABLE
+void uniffi_natter_fn_method_chatclient_set_network_reachable(uint64_t ptr, int8_t reachable, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_UPDATE_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATCLIENT_UPDATE_USER_SIG
+uint64_t uniffi_natter_fn_method_chatclient_update_user_sig(uint64_t ptr, RustBuffer user_sig
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_CHATLISTENER
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_CHATLISTENER
 uint64_t uniffi_natter_fn_clone_chatlistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -353,6 +393,26 @@ void uniffi_natter_fn_init_callback_vtable_chatlistener(const UniffiVTableCallba
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_CHATLISTENER_ON_EVENT
 void uniffi_natter_fn_method_chatlistener_on_event(uint64_t ptr, RustBuffer event, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_USERSIGPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_USERSIGPROVIDER
+uint64_t uniffi_natter_fn_clone_usersigprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FREE_USERSIGPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_FREE_USERSIGPROVIDER
+void uniffi_natter_fn_free_usersigprovider(uint64_t handle, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_INIT_CALLBACK_VTABLE_USERSIGPROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_INIT_CALLBACK_VTABLE_USERSIGPROVIDER
+void uniffi_natter_fn_init_callback_vtable_usersigprovider(const UniffiVTableCallbackInterfaceUserSigProvider* _Nonnull vtable
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_USERSIGPROVIDER_FETCH_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_USERSIGPROVIDER_FETCH_USER_SIG
+uint64_t uniffi_natter_fn_method_usersigprovider_fetch_user_sig(uint64_t ptr
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_HUB
@@ -406,9 +466,24 @@ RustBuffer uniffi_natter_fn_method_hub_login_user(uint64_t ptr, RustBuffer insta
 uint64_t uniffi_natter_fn_method_hub_logout(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_PROVIDE_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_PROVIDE_USER_SIG
+int8_t uniffi_natter_fn_method_hub_provide_user_sig(uint64_t ptr, uint64_t request_id, RustBuffer user_sig, RustBuffer error, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SERVER_TIME_MS
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SERVER_TIME_MS
 double uniffi_natter_fn_method_hub_server_time_ms(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SESSION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SESSION_STATE
+RustBuffer uniffi_natter_fn_method_hub_session_state(uint64_t ptr, RustBuffer instance_id, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_APP_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_APP_STATE
+void uniffi_natter_fn_method_hub_set_app_state(uint64_t ptr, RustBuffer instance_id, RustBuffer state, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_LOG_LEVEL
@@ -416,9 +491,19 @@ double uniffi_natter_fn_method_hub_server_time_ms(uint64_t ptr, RustBuffer insta
 void uniffi_natter_fn_method_hub_set_log_level(uint64_t ptr, double level, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_NETWORK_REACHABLE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_NETWORK_REACHABLE
+void uniffi_natter_fn_method_hub_set_network_reachable(uint64_t ptr, RustBuffer instance_id, int8_t reachable, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_SINK
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_SET_SINK
 void uniffi_natter_fn_method_hub_set_sink(uint64_t ptr, uint64_t sink, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_UPDATE_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_FN_METHOD_HUB_UPDATE_USER_SIG
+uint64_t uniffi_natter_fn_method_hub_update_user_sig(uint64_t ptr, RustBuffer instance_id, RustBuffer user_sig, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_FN_CLONE_HUBSINK
@@ -745,6 +830,12 @@ uint16_t uniffi_natter_checksum_method_chatclient_destroy(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_GET_SESSION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_GET_SESSION_STATE
+uint16_t uniffi_natter_checksum_method_chatclient_get_session_state(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_INSTANCE_ID
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_INSTANCE_ID
 uint16_t uniffi_natter_checksum_method_chatclient_instance_id(void
@@ -787,9 +878,33 @@ uint16_t uniffi_natter_checksum_method_chatclient_server_time_ms(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_SET_APP_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_SET_APP_STATE
+uint16_t uniffi_natter_checksum_method_chatclient_set_app_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_SET_NETWORK_REACHABLE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_SET_NETWORK_REACHABLE
+uint16_t uniffi_natter_checksum_method_chatclient_set_network_reachable(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_UPDATE_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATCLIENT_UPDATE_USER_SIG
+uint16_t uniffi_natter_checksum_method_chatclient_update_user_sig(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATLISTENER_ON_EVENT
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_CHATLISTENER_ON_EVENT
 uint16_t uniffi_natter_checksum_method_chatlistener_on_event(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_USERSIGPROVIDER_FETCH_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_USERSIGPROVIDER_FETCH_USER_SIG
+uint16_t uniffi_natter_checksum_method_usersigprovider_fetch_user_sig(void
     
 );
 #endif
@@ -835,9 +950,27 @@ uint16_t uniffi_natter_checksum_method_hub_logout(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_PROVIDE_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_PROVIDE_USER_SIG
+uint16_t uniffi_natter_checksum_method_hub_provide_user_sig(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SERVER_TIME_MS
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SERVER_TIME_MS
 uint16_t uniffi_natter_checksum_method_hub_server_time_ms(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SESSION_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SESSION_STATE
+uint16_t uniffi_natter_checksum_method_hub_session_state(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_APP_STATE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_APP_STATE
+uint16_t uniffi_natter_checksum_method_hub_set_app_state(void
     
 );
 #endif
@@ -847,9 +980,21 @@ uint16_t uniffi_natter_checksum_method_hub_set_log_level(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_NETWORK_REACHABLE
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_NETWORK_REACHABLE
+uint16_t uniffi_natter_checksum_method_hub_set_network_reachable(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_SINK
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_SET_SINK
 uint16_t uniffi_natter_checksum_method_hub_set_sink(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_UPDATE_USER_SIG
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_METHOD_HUB_UPDATE_USER_SIG
+uint16_t uniffi_natter_checksum_method_hub_update_user_sig(void
     
 );
 #endif
@@ -862,6 +1007,12 @@ uint16_t uniffi_natter_checksum_method_hubsink_on_item(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_CHATCLIENT_NEW
 #define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_CHATCLIENT_NEW
 uint16_t uniffi_natter_checksum_constructor_chatclient_new(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_CHATCLIENT_WITH_USER_SIG_PROVIDER
+#define UNIFFI_FFIDEF_UNIFFI_NATTER_CHECKSUM_CONSTRUCTOR_CHATCLIENT_WITH_USER_SIG_PROVIDER
+uint16_t uniffi_natter_checksum_constructor_chatclient_with_user_sig_provider(void
     
 );
 #endif

@@ -19,7 +19,21 @@ const CppH = require('@react-native/codegen/lib/generators/modules/GenerateModul
 const SPEC = resolve(__dirname, '..', 'src', 'NativeNatter.ts');
 const pkg = JSON.parse(readFileSync(resolve(__dirname, '..', '..', 'package.json'), 'utf8'));
 
-const METHODS = ['create', 'login', 'logout', 'destroy', 'isReady', 'getLoginUser', 'getServerTime', 'setLogLevel'];
+const METHODS = [
+  'create',
+  'login',
+  'logout',
+  'destroy',
+  'isReady',
+  'getLoginUser',
+  'getServerTime',
+  'setLogLevel',
+  'updateUserSig',
+  'provideUserSig',
+  'setAppState',
+  'setNetworkReachable',
+  'getSessionState',
+];
 
 function allText(files: Map<string, string>): string {
   return [...files.values()].join('\n');

@@ -219,8 +219,9 @@ describe('on / off', () => {
     await p;
     await rec.next(EVENT.SDK_READY);
     expect(got).toEqual([
-      { name: EVENT.NET_STATE_CHANGE, data: { state: 'connecting' } },
-      { name: EVENT.NET_STATE_CHANGE, data: { state: 'connected' } },
+      // `reason` is a Natter addition next to the reference's `state`.
+      { name: EVENT.NET_STATE_CHANGE, data: { state: 'connecting', reason: 'login' } },
+      { name: EVENT.NET_STATE_CHANGE, data: { state: 'connected', reason: 'loggedIn' } },
     ]);
   });
 });

@@ -15,11 +15,16 @@ test('NET_STATE_CHANGE across a server restart; the session survives without SDK
     await rec.next(EVENT.SDK_READY);
     expect(rec.names().filter((n) => n === EVENT.NET_STATE_CHANGE).pop()).toBe(EVENT.NET_STATE_CHANGE);
     const firstConnected = rec.events.filter((e) => e.name === EVENT.NET_STATE_CHANGE).pop();
-    expect(firstConnected?.data).toEqual({ state: TYPES.NET_STATE_CONNECTED });
+    expect(firstConnected?.data).toEqual({ state: TYPES.NET_STATE_CONNECTED, reason: 'loggedIn' });
 
     await server.stop();
     const lost = await rec.next(EVENT.NET_STATE_CHANGE, 10000);
     expect([TYPES.NET_STATE_DISCONNECTED, TYPES.NET_STATE_CONNECTING]).toContain(lost.data.state);
+    // Natter additions: why, and (while waiting out the backoff) in how long the next attempt starts.
+    if (lost.data.state === TYPES.NET_STATE_DISCONNECTED) {
+      expect(lost.data.reason).toBe('linkLost');
+      expect(typeof lost.data.retryInMs).toBe('number');
+    }
 
     await server.restart();
     await rec.next(EVENT.NET_STATE_CHANGE, 30000, (e) => e.data.state === TYPES.NET_STATE_CONNECTED);

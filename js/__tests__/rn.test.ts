@@ -38,6 +38,24 @@ class FakeTurboModule {
     this.logLevel = level;
     return {};
   };
+  updateUserSig = (id: string, userSig: string): number => this.call('updateUserSig', id, [userSig]);
+  provided: Array<[number, boolean, string]> = [];
+  provideUserSig = (requestId: number, ok: boolean, value: string): boolean => {
+    this.provided.push([requestId, ok, value]);
+    return true;
+  };
+  inputs: string[] = [];
+  setAppState = (id: string, state: string): object => {
+    if (state !== 'active' && state !== 'background') return { code: 9001, message: 'invalid argument: app state' };
+    this.inputs.push(`${id} app ${state}`);
+    return {};
+  };
+  setNetworkReachable = (id: string, reachable: boolean): object => {
+    this.inputs.push(`${id} net ${reachable}`);
+    return {};
+  };
+  sessionState = '{"ready":true,"loginUser":"rn-user","netState":"connected","reconnectAttempt":0,"userSigExpireTime":99}';
+  getSessionState = (): string => this.sessionState;
   onNatterItem = (handler: (item: NatterItem) => void) => {
     this.subscriptions += 1;
     this.handler = handler;
@@ -58,14 +76,48 @@ class FakeTurboModule {
   }
 }
 
-function load(fake: FakeTurboModule | null) {
+/** React Native's AppState and NetInfo, driven by the test. */
+class FakePlatform {
+  appListeners: Array<(s: string) => void> = [];
+  netListeners: Array<(s: { isConnected: boolean | null; isInternetReachable?: boolean | null }) => void> = [];
+  removed = 0;
+  AppState = {
+    addEventListener: (_type: string, l: (s: string) => void) => {
+      this.appListeners.push(l);
+      return { remove: () => void (this.removed += 1) };
+    },
+  };
+  netInfo = {
+    addEventListener: (l: (s: { isConnected: boolean | null; isInternetReachable?: boolean | null }) => void) => {
+      this.netListeners.push(l);
+      return () => void (this.removed += 1);
+    },
+  };
+  app(s: string): void {
+    for (const l of this.appListeners) l(s);
+  }
+  net(isConnected: boolean | null, isInternetReachable?: boolean | null): void {
+    for (const l of this.netListeners) l({ isConnected, isInternetReachable });
+  }
+}
+
+function load(fake: FakeTurboModule | null, platform?: FakePlatform) {
   let mod: typeof import('../src/index') | undefined;
   jest.isolateModules(() => {
-    jest.doMock('react-native', () => ({ TurboModuleRegistry: { get: (name: string) => (name === 'Natter' ? fake : null) } }), {
-      virtual: false,
-    });
-    // What Metro does: `./backend` resolves to backend.native.ts.
+    jest.doMock(
+      'react-native',
+      () => ({
+        TurboModuleRegistry: { get: (name: string) => (name === 'Natter' ? fake : null) },
+        AppState: platform?.AppState,
+      }),
+      { virtual: false },
+    );
+    // What Metro does: `./backend` resolves to backend.native.ts (and `./lifecycle` to lifecycle.native.ts).
     jest.doMock('../src/backend', () => jest.requireActual('../src/backend.native'));
+    if (platform) {
+      jest.doMock('../src/lifecycle', () => jest.requireActual('../src/lifecycle.native'));
+      jest.doMock('@react-native-community/netinfo', () => ({ default: platform.netInfo }), { virtual: true });
+    }
     mod = require('../src/index'); // eslint-disable-line @typescript-eslint/no-require-imports
   });
   return (mod as typeof import('../src/index')).default;
@@ -76,6 +128,7 @@ const tick = () => new Promise((r) => setTimeout(r, 0));
 afterEach(() => {
   jest.dontMock('react-native');
   jest.dontMock('../src/backend');
+  jest.dontMock('../src/lifecycle');
 });
 
 test('the fake satisfies the codegen Spec type', () => {
@@ -196,4 +249,90 @@ test('without the native module, import works and create() throws a coded, expla
   const m = load(null);
   expect(() => m.create({ SDKAppID: 1 })).toThrow(expect.objectContaining({ code: 9003 }));
   expect(() => m.create({ SDKAppID: 1 })).toThrow(/not linked/);
+});
+
+test('updateUserSig settles by call id; the new synchronous calls pass through and throw coded errors', async () => {
+  const fake = new FakeTurboModule();
+  const chat = load(fake).create({ SDKAppID: 1, proxyServer: 'ws://h/ws', probeTimeoutMs: 700 });
+  expect(fake.created[0]).toEqual({ SDKAppID: 1, proxyServer: 'ws://h/ws', platform: 'web', probeTimeoutMs: 700 });
+  const renewed = chat.updateUserSig('sig-2');
+  const refused = chat.updateUserSig('bob-sig');
+  const [a, b] = fake.calls;
+  expect([a?.method, a?.args]).toEqual(['updateUserSig', ['sig-2']]);
+  fake.ok(a?.callId as number);
+  fake.err(b?.callId as number, 70013, 'UserSig was issued for another userID');
+  expect(await renewed).toEqual({ code: 0, data: {} });
+  await expect(refused).rejects.toMatchObject({ code: 70013 });
+  chat.setAppState('background');
+  chat.setNetworkReachable(false);
+  expect(fake.inputs).toEqual(['rn-1 app background', 'rn-1 net false']);
+  expect(() => chat.setAppState('asleep' as never)).toThrow(expect.objectContaining({ code: 9001 }));
+  expect(() => chat.setNetworkReachable('no' as never)).toThrow(expect.objectContaining({ code: 9001 }));
+  expect(chat.getSessionState()).toEqual({
+    ready: true,
+    loginUser: 'rn-user',
+    netState: 'connected',
+    reconnectAttempt: 0,
+    userSigExpireTime: 99,
+  });
+  expect(() => load(fake).create({ SDKAppID: 1, userSigProvider: 'sig' } as never)).toThrow(
+    expect.objectContaining({ code: 9001 }),
+  );
+});
+
+test('userSigNeeded runs the provider and answers the request; app handlers never see it', async () => {
+  const fake = new FakeTurboModule();
+  const m = load(fake);
+  let fail = false;
+  const chat = m.create({
+    SDKAppID: 1,
+    proxyServer: 'ws://h/ws',
+    userSigProvider: () => (fail ? Promise.reject(new Error('backend down')) : Promise.resolve('fresh-sig')),
+  });
+  expect(fake.created[0]).toMatchObject({ userSigProvider: true });
+  const seen: string[] = [];
+  chat.on('userSigNeeded' as never, () => seen.push('leaked'));
+  chat.on(m.EVENT.USER_SIG_EXPIRING, (e) => seen.push(`expiring ${e.data.expireTime}`));
+  fake.event('rn-1', 'userSigNeeded', { requestId: 7 });
+  await tick();
+  fail = true;
+  fake.event('rn-1', 'userSigNeeded', { requestId: 8 });
+  await tick();
+  expect(fake.provided).toEqual([
+    [7, true, 'fresh-sig'],
+    [8, false, 'backend down'],
+  ]);
+  fake.event('rn-1', 'userSigExpiring', { expireTime: 1234 });
+  await tick();
+  expect(seen).toEqual(['expiring 1234']);
+});
+
+test('React Native: AppState and NetInfo feed every instance that keeps autoLifecycle', async () => {
+  const fake = new FakeTurboModule();
+  const platform = new FakePlatform();
+  const m = load(fake, platform);
+  m.create({ SDKAppID: 1, proxyServer: 'ws://h/ws' });
+  m.create({ SDKAppID: 1, proxyServer: 'ws://h/ws', instanceName: 'manual', autoLifecycle: false });
+  m.create({ SDKAppID: 2, proxyServer: 'ws://h/ws' });
+  // One subscription for the module, not one per instance.
+  expect([platform.appListeners.length, platform.netListeners.length]).toEqual([1, 1]);
+  platform.app('background');
+  platform.app('inactive'); // iOS's transient state is not an input
+  platform.app('active');
+  platform.net(true, true);
+  platform.net(false, null);
+  platform.net(false, false); // no change: not forwarded twice
+  platform.net(true, null); // unknown internet reachability counts as reachable
+  expect(fake.inputs).toEqual([
+    'rn-1 app background',
+    'rn-3 app background',
+    'rn-1 app active',
+    'rn-3 app active',
+    'rn-1 net true',
+    'rn-3 net true',
+    'rn-1 net false',
+    'rn-3 net false',
+    'rn-1 net true',
+    'rn-3 net true',
+  ]);
 });

@@ -6,8 +6,11 @@
  *
  * - `create(options)`: the `TencentCloudChat.create()` options object, read as it is
  *   (`SDKAppID`, `proxyServer`, `platform`, `heartbeatIntervalMs`, `requestTimeoutMs`,
- *   `loginTimeoutMs`, `reconnectMinDelayMs`, `reconnectMaxDelayMs`, `extraRootCertsPem`; numbers as doubles, strings
- *   as strings). Returns `{instanceId}` or `{code, message}`; never throws.
+ *   `loginTimeoutMs`, `reconnectMinDelayMs`, `reconnectMaxDelayMs`, `extraRootCertsPem`,
+ *   `probeTimeoutMs`; numbers as doubles, strings as strings; `userSigProvider: true` when the app
+ *   gave a provider). Returns `{instanceId}` or `{code, message}`; never throws.
+ * - A `userSigNeeded` event item (`{"requestId":n}`) asks the TS layer to run the app's
+ *   `userSigProvider` and answer with `provideUserSig`; it never reaches app handlers.
  * - `login`/`logout`/`destroy` return a call id at once; the outcome arrives as a `settled` item.
  * - `onNatterItem`: one ordered stream of the items of every instance:
  *     `{kind: 'event', instanceId, name, data}`: name = the reference SDK's event value, data =
@@ -48,6 +51,16 @@ export interface Spec extends TurboModule {
   getServerTime(instanceId: string): number;
   /** 0 = debug … 4 = silent: {} or {code, message}. */
   setLogLevel(level: number): Object;
+  /** Natter: the call id of `updateUserSig`; the outcome arrives as a `settled` item. */
+  updateUserSig(instanceId: string, userSig: string): number;
+  /** Natter: answers a `userSigNeeded {requestId}` item: ok → value is the sig, else the error message. */
+  provideUserSig(requestId: number, ok: boolean, value: string): boolean;
+  /** Natter: 'active' | 'background': {} or {code, message}. */
+  setAppState(instanceId: string, state: string): Object;
+  /** Natter: {} or {code, message}. */
+  setNetworkReachable(instanceId: string, reachable: boolean): Object;
+  /** Natter: `getSessionState()` as JSON text. */
+  getSessionState(instanceId: string): string;
 
   readonly onNatterItem: CodegenTypes.EventEmitter<NatterItem>;
 }

@@ -34,5 +34,12 @@ export interface NatterBackend {
   /** 0 = debug … 4 = silent: {} or {code, message}. */
   // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-wrapper-object-types -- codegen's `Object`
   setLogLevel(level: number): Object;
+  updateUserSig(instanceId: string, userSig: string): number;
+  provideUserSig(requestId: number, ok: boolean, value: string): boolean;
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-wrapper-object-types -- codegen's `Object`
+  setAppState(instanceId: string, state: string): Object;
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type, @typescript-eslint/no-wrapper-object-types -- codegen's `Object`
+  setNetworkReachable(instanceId: string, reachable: boolean): Object;
+  getSessionState(instanceId: string): string;
   readonly onNatterItem: (handler: (item: NatterItem) => void | Promise<void>) => NatterSubscription;
 }

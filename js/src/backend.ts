@@ -19,6 +19,11 @@ interface AddonHub {
   getLoginUser(instanceId: string): string;
   getServerTime(instanceId: string): number;
   setLogLevel(level: number): object;
+  updateUserSig(instanceId: string, userSig: string): number;
+  provideUserSig(requestId: number, userSig: string | null, error: string | null): boolean;
+  setAppState(instanceId: string, state: string): object;
+  setNetworkReachable(instanceId: string, reachable: boolean): object;
+  getSessionState(instanceId: string): string;
   setSink(callback: (item: NatterItem) => void): void;
   instanceCount(): number;
 }
@@ -157,6 +162,11 @@ export function getBackend(): NatterBackend {
     getLoginUser: (id) => h.getLoginUser(id),
     getServerTime: (id) => h.getServerTime(id),
     setLogLevel: (level) => h.setLogLevel(level),
+    updateUserSig: (id, userSig) => started(h.updateUserSig(id, userSig)),
+    provideUserSig: (requestId, ok, value) => h.provideUserSig(requestId, ok ? value : null, ok ? null : value),
+    setAppState: (id, state) => h.setAppState(id, state),
+    setNetworkReachable: (id, reachable) => h.setNetworkReachable(id, reachable),
+    getSessionState: (id) => h.getSessionState(id),
     onNatterItem(handler) {
       handlers.add(handler);
       return { remove: () => void handlers.delete(handler) };

@@ -13,7 +13,9 @@
  */
 import { DEFAULT_PROXY_SERVER, ERROR_CODE, EVENT, TYPES } from './constants';
 import type { NatterBackend, NatterItem } from './backend-types';
+import type { LifecycleSource } from './lifecycle-types';
 import type {
+  AppState,
   ChatError,
   ChatEvent,
   ChatResponse,
@@ -21,7 +23,11 @@ import type {
   EventName,
   LoginData,
   LoginOptions,
+  SessionState,
 } from './types';
+
+/** The hub's request for the app's `userSigProvider` (`{requestId}`); never shown to app handlers. */
+const USER_SIG_NEEDED = 'userSigNeeded';
 
 type AnyHandler = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
 interface Registration {
@@ -68,6 +74,23 @@ class Module {
   readonly cache = new Map<string, ChatInstance>();
   private readonly queue: NatterItem[] = [];
   private paused = false;
+  /** Set while instances with `autoLifecycle` exist and a lifecycle source is subscribed. */
+  private unsubscribeLifecycle: (() => void) | undefined;
+
+  constructor(private readonly lifecycle?: LifecycleSource) {}
+
+  /** Subscribes to the platform's app-state and reachability once, for every instance. */
+  watchLifecycle(): void {
+    if (this.unsubscribeLifecycle || !this.lifecycle) return;
+    this.unsubscribeLifecycle = this.lifecycle.subscribe(
+      (state) => {
+        for (const i of this.routes.values()) if (i.autoLifecycle) i.setAppState(state);
+      },
+      (reachable) => {
+        for (const i of this.routes.values()) if (i.autoLifecycle) i.setNetworkReachable(reachable);
+      },
+    );
+  }
 
   log(level: number, ...args: unknown[]): void {
     if (level < this.logLevel) return;
@@ -96,6 +119,9 @@ class Module {
           this.paused = false;
           this.drain();
         }, 0);
+      } else if (item.kind === 'event' && item.name === USER_SIG_NEEDED) {
+        const requestId = Number(parseData(item.data).requestId);
+        this.routes.get(item.instanceId ?? '')?.fetchUserSig(requestId);
       } else if (item.kind === 'event') {
         this.routes.get(item.instanceId ?? '')?.dispatch(item.name ?? '', parseData(item.data));
       }
@@ -124,6 +150,9 @@ export class ChatInstance {
     private readonly nativeId: string | null,
     private readonly cacheKey: string | null,
     private readonly missing: ChatError | null = null,
+    /** @internal */ private readonly userSigProvider?: () => Promise<string>,
+    /** @internal React Native: fed from AppState / NetInfo by the module. */
+    readonly autoLifecycle: boolean = false,
   ) {}
 
   /**
@@ -162,6 +191,46 @@ export class ChatInstance {
     await this.call((b, id) => b.destroy(id));
     this.forget();
     return { code: 0, data: {} };
+  }
+
+  /**
+   * Natter: presents a new UserSig for the live session; the server verifies it for the same
+   * user and app and moves the expiry kick. Resolves `{code: 0, data: {}}`; rejects with the
+   * server's code (70013 another user's sig, 70001 expired, …) and the session continues on the
+   * old sig; 2024 when not logged in. While the link is down the sig is kept for the silent
+   * re-login and the call resolves at once.
+   */
+  async updateUserSig(userSig: string): Promise<ChatResponse<Record<string, never>>> {
+    if (typeof userSig !== 'string') throw chatError(ERROR_CODE.NO_USERSIG, 'userSig must be a string');
+    await this.call((b, id) => b.updateUserSig(id, userSig));
+    return { code: 0, data: {} };
+  }
+
+  /**
+   * Natter: `'active'` after `'background'` probes the link with one ping (deadline
+   * `probeTimeoutMs`) and reconnects at once if it is dead. On React Native the package calls
+   * this itself from `AppState` unless `autoLifecycle: false`. Throws 9001 for another value.
+   */
+  setAppState(state: AppState): void {
+    this.sync((b, id) => b.setAppState(id, String(state)));
+  }
+
+  /**
+   * Natter: `false` → `NET_STATE_CHANGE disconnected` (reason `networkUnreachable`) at once and no
+   * connection attempts; `true` → probe or reconnect at once. On React Native the package calls
+   * this itself when `@react-native-community/netinfo` is installed.
+   */
+  setNetworkReachable(reachable: boolean): void {
+    if (typeof reachable !== 'boolean') throw chatError(ERROR_CODE.INVALID_ARGUMENT, 'setNetworkReachable(): a boolean is required');
+    this.sync((b, id) => b.setNetworkReachable(id, reachable));
+  }
+
+  /** Natter, synchronous: `{ready, loginUser, netState, lastKick?, reconnectAttempt, nextRetryAt?, userSigExpireTime?}`. */
+  getSessionState(): SessionState {
+    const fresh: SessionState = { ready: false, loginUser: '', netState: 'disconnected', reconnectAttempt: 0 };
+    if (this.nativeId === null) return fresh;
+    const parsed = parseData((this.module.backend as NatterBackend).getSessionState(this.nativeId));
+    return Object.keys(parsed).length ? (parsed as unknown as SessionState) : fresh;
   }
 
   /** Synchronous: the logged-in userID, `''` when not logged in. */
@@ -229,6 +298,32 @@ export class ChatInstance {
 
   // ---- internals ----
 
+  /** @internal Runs the app's provider for the hub's request `requestId` and answers it. */
+  fetchUserSig(requestId: number): void {
+    const backend = this.module.backend as NatterBackend;
+    const provider = this.userSigProvider;
+    if (!provider) {
+      backend.provideUserSig(requestId, false, 'no userSigProvider');
+      return;
+    }
+    const answer = (ok: boolean, value: string): void => void backend.provideUserSig(requestId, ok, value);
+    try {
+      Promise.resolve(provider()).then(
+        (sig) => (typeof sig === 'string' ? answer(true, sig) : answer(false, 'userSigProvider resolved a non-string')),
+        (e: unknown) => answer(false, e instanceof Error ? e.message : String(e)),
+      );
+    } catch (e) {
+      answer(false, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /** A synchronous backend call answering `{}` or `{code, message}`: throws the latter. */
+  private sync(run: (backend: NatterBackend, id: string) => object): void {
+    if (this.missing) throw this.missing;
+    const r = run(this.module.backend as NatterBackend, this.nativeId as string) as { code?: number; message?: string };
+    if (typeof r.code === 'number') throw chatError(r.code, r.message ?? 'failed');
+  }
+
   /** @internal Called by the module with this instance's events, in stream order. */
   dispatch(name: string, data: Record<string, unknown>): void {
     if (name === EVENT.SDK_DESTROY) this.forget();
@@ -280,6 +375,7 @@ const NUMBER_OPTIONS = [
   'loginTimeoutMs',
   'reconnectMinDelayMs',
   'reconnectMaxDelayMs',
+  'probeTimeoutMs',
 ] as const;
 
 /** The SDKAppID as a JS number (the reference accepts its decimal string too); Rust validates it. */
@@ -290,8 +386,8 @@ function sdkAppIdNumber(v: unknown): number | undefined {
 }
 
 /** Builds the module over a backend provider, and subscribes to its items at once. */
-export function createChatModule(getBackend: () => NatterBackend): ChatModule {
-  const mod = new Module();
+export function createChatModule(getBackend: () => NatterBackend, lifecycle?: LifecycleSource): ChatModule {
+  const mod = new Module(lifecycle);
   try {
     mod.backend = getBackend();
     mod.backend.onNatterItem(mod.receive);
@@ -312,7 +408,11 @@ export function createChatModule(getBackend: () => NatterBackend): ChatModule {
     if (cached) return cached;
     if (!mod.backend) throw mod.backendError as ChatError;
     // Marshal the JS types; the values are validated in Rust.
-    const native: Record<string, number | string> = {
+    const provider: unknown = o.userSigProvider;
+    if (provider !== undefined && typeof provider !== 'function') {
+      throw chatError(ERROR_CODE.INVALID_ARGUMENT, 'create(): userSigProvider must be a function returning a Promise<string>');
+    }
+    const native: Record<string, number | string | boolean> = {
       proxyServer: o.proxyServer ?? DEFAULT_PROXY_SERVER,
       platform: o.platform ?? 'web',
     };
@@ -327,6 +427,7 @@ export function createChatModule(getBackend: () => NatterBackend): ChatModule {
       if (typeof v !== 'number') throw chatError(ERROR_CODE.INVALID_ARGUMENT, `create(): ${k} must be a number`);
       native[k] = v;
     }
+    if (provider !== undefined) native.userSigProvider = true;
     const r = mod.backend.create(native) as { instanceId?: string; code?: number; message?: string };
     if (typeof r.instanceId !== 'string') {
       const err = chatError(r.code ?? ERROR_CODE.INTERNAL, r.message ?? 'create() failed');
@@ -339,9 +440,11 @@ export function createChatModule(getBackend: () => NatterBackend): ChatModule {
       mod.log(3, 'create(): SDKAppID is missing; login() will fail with 2000');
       return new ChatInstance(mod, null, null, err);
     }
-    const instance = new ChatInstance(mod, r.instanceId, key);
+    const auto = o.autoLifecycle !== false && lifecycle !== undefined;
+    const instance = new ChatInstance(mod, r.instanceId, key, null, provider as (() => Promise<string>) | undefined, auto);
     mod.cache.set(key, instance);
     mod.routes.set(r.instanceId, instance);
+    if (auto) mod.watchLifecycle();
     if (o.logLevel !== undefined) instance.setLogLevel(o.logLevel);
     return instance;
   }

@@ -6,6 +6,8 @@ export const EVENT = Object.freeze({
   NET_STATE_CHANGE: 'netStateChange',
   ERROR: 'error',
   SDK_DESTROY: 'sdkDestroy',
+  /** Natter: the UserSig expires at `data.expireTime` (ms) and no `userSigProvider` renews it: call `updateUserSig`. */
+  USER_SIG_EXPIRING: 'userSigExpiring',
 } as const);
 
 /** `TencentCloudChat.TYPES`: kick types and net states (compat.md). */
@@ -17,6 +19,9 @@ export const TYPES = Object.freeze({
   NET_STATE_CONNECTED: 'connected',
   NET_STATE_CONNECTING: 'connecting',
   NET_STATE_DISCONNECTED: 'disconnected',
+  /** Natter: `setAppState()` values. */
+  APP_STATE_ACTIVE: 'active',
+  APP_STATE_BACKGROUND: 'background',
 } as const);
 
 /** Numeric error codes: the reference SDK's client codes plus Natter's 9xxx codes. */

@@ -10,8 +10,9 @@
  */
 import { getBackend } from './backend';
 import { createChatModule } from './chat';
+import { lifecycle } from './lifecycle';
 
-const TencentCloudChat = createChatModule(getBackend);
+const TencentCloudChat = createChatModule(getBackend, lifecycle);
 
 export default TencentCloudChat;
 /** `require('react-native-natter').create(...)` in CommonJS, next to `.default.create(...)`. */

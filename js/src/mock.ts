@@ -91,6 +91,28 @@ class MemoryBackend implements NatterBackend {
   setLogLevel = (level: number): object =>
     Number.isInteger(level) && level >= 0 && level <= 4 ? {} : { code: ERROR_CODE.INVALID_ARGUMENT, message: 'log level must be 0..4' };
 
+  updateUserSig = (id: string, userSig: string): number => {
+    const callId = this.nextId++;
+    const inst = this.instances.get(id);
+    if (!inst || !inst.ready) return this.settle(callId, [ERROR_CODE.USER_NOT_LOGGED_IN, 'not logged in']);
+    if (!userSig) return this.settle(callId, [ERROR_CODE.NO_USERSIG, 'userSig is required']);
+    return this.settle(callId, {});
+  };
+  provideUserSig = (): boolean => false;
+  setAppState = (_id: string, state: string): object =>
+    state === 'active' || state === 'background' ? {} : { code: ERROR_CODE.INVALID_ARGUMENT, message: 'bad app state' };
+  setNetworkReachable = (): object => ({});
+  getSessionState = (id: string): string => {
+    const inst = this.instances.get(id);
+    const ready = inst?.ready ?? false;
+    return JSON.stringify({
+      ready,
+      loginUser: inst?.user ?? '',
+      netState: ready ? TYPES.NET_STATE_CONNECTED : TYPES.NET_STATE_DISCONNECTED,
+      reconnectAttempt: 0,
+    });
+  };
+
   onNatterItem = (handler: (item: NatterItem) => void | Promise<void>) => {
     this.handlers.add(handler);
     return { remove: () => void this.handlers.delete(handler) };

@@ -29,6 +29,19 @@ export interface CreateOptions {
   reconnectMaxDelayMs?: number;
   /** Natter: PEM text of CA certificates trusted for `wss://` besides the public roots (a private CA). */
   extraRootCertsPem?: string;
+  /** Natter: deadline in ms of the one ping sent on `setAppState('active')` / `setNetworkReachable(true)` (default 2000). */
+  probeTimeoutMs?: number;
+  /**
+   * Natter: returns a fresh UserSig (e.g. from the app's backend). Called ahead of expiry (the
+   * earlier of 5 min before it or 80 % of its lifetime), one call at a time; a rejection is
+   * retried with jitter until the sig expires. Without it, `USER_SIG_EXPIRING` is emitted.
+   */
+  userSigProvider?: () => Promise<string>;
+  /**
+   * Natter, React Native only: feed `AppState` and (when installed) `@react-native-community/netinfo`
+   * into `setAppState` / `setNetworkReachable` (default true).
+   */
+  autoLifecycle?: boolean;
   /** Initial log level (0 = debug … 4 = silent). */
   logLevel?: number;
   /** Accepted for compatibility with the reference SDK; unused. */
@@ -70,14 +83,45 @@ export type NetState =
   | typeof TYPES.NET_STATE_CONNECTING
   | typeof TYPES.NET_STATE_DISCONNECTED;
 
+/** Natter: why the link state changed (`NET_STATE_CHANGE` `data.reason`). */
+export type NetStateReason =
+  | 'login'
+  | 'reconnect'
+  | 'foreground'
+  | 'networkBack'
+  | 'loggedIn'
+  | 'linkLost'
+  | 'networkUnreachable'
+  | 'loginFailed'
+  | 'loggedOut'
+  | 'kicked'
+  | 'destroyed';
+
+export type AppState = typeof TYPES.APP_STATE_ACTIVE | typeof TYPES.APP_STATE_BACKGROUND;
+
+/** Natter: `getSessionState()`; times are Unix ms. */
+export interface SessionState {
+  ready: boolean;
+  loginUser: string;
+  netState: NetState;
+  lastKick?: { type: KickedOutType; at: number };
+  reconnectAttempt: number;
+  /** While a reconnect attempt is being waited for. */
+  nextRetryAt?: number;
+  /** When the session's UserSig expires (server clock). */
+  userSigExpireTime?: number;
+}
+
 /** The `data` of each event. */
 export interface EventDataMap {
   sdkStateReady: Record<string, never>;
   sdkStateNotReady: Record<string, never>;
   kickedOut: { type: KickedOutType };
-  netStateChange: { state: NetState };
+  /** `reason` and `retryInMs` (set on disconnected while a retry is scheduled) are Natter additions. */
+  netStateChange: { state: NetState; reason?: NetStateReason; retryInMs?: number };
   error: { code: number; message: string };
   sdkDestroy: { SDKAppID: number };
+  userSigExpiring: { expireTime: number };
 }
 
 /** What a handler of event `N` receives. */

@@ -29,6 +29,13 @@ pub enum ClientFrame {
     Ping {
         id: u64,
     },
+    /// A new UserSig for the live session (same user and app): the server verifies it and moves
+    /// the expiry kick (`userSigRenewed`), or refuses it with `error {id, code}` and the session
+    /// continues on the old sig.
+    RenewUserSig {
+        id: u64,
+        user_sig: String,
+    },
     #[serde(other)]
     Unknown,
 }
@@ -41,6 +48,16 @@ pub enum ServerFrame {
     LoginOk {
         id: u64,
         server_time_ms: i64,
+        /// The accepted UserSig's lifetime, so the client can renew it ahead of expiry (absent
+        /// from servers that predate renewal).
+        #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+        user_sig: Option<SigLifetime>,
+    },
+    /// Answer to `renewUserSig`: the new sig is the session's; the expiry kick moved.
+    UserSigRenewed {
+        id: u64,
+        #[serde(flatten)]
+        user_sig: SigLifetime,
     },
     LogoutOk {
         id: u64,
@@ -63,6 +80,15 @@ pub enum ServerFrame {
     },
     #[serde(other)]
     Unknown,
+}
+
+/// When a UserSig was issued and when it expires, both in Unix milliseconds (`TLS.time` and
+/// `TLS.time + TLS.expire`); on the wire `userSigIssueTime` and `userSigExpireTime`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SigLifetime {
+    pub user_sig_issue_time: i64,
+    pub user_sig_expire_time: i64,
 }
 
 impl std::fmt::Debug for ClientFrame {
@@ -90,6 +116,11 @@ impl std::fmt::Debug for ClientFrame {
                 .finish(),
             ClientFrame::Logout { id } => f.debug_struct("Logout").field("id", id).finish(),
             ClientFrame::Ping { id } => f.debug_struct("Ping").field("id", id).finish(),
+            ClientFrame::RenewUserSig { id, user_sig: _ } => f
+                .debug_struct("RenewUserSig")
+                .field("id", id)
+                .field("user_sig", &"<redacted>")
+                .finish(),
             ClientFrame::Unknown => f.write_str("Unknown"),
         }
     }
@@ -147,6 +178,45 @@ mod tests {
         let shown = format!("{f:?} {f:#?}");
         assert!(!shown.contains("eJwSECRET"), "{shown}");
         assert!(shown.contains("alice") && shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn renewal_frames_have_documented_shape_and_hide_the_sig() {
+        let f = ClientFrame::RenewUserSig {
+            id: 3,
+            user_sig: "eJwSECRET".into(),
+        };
+        assert_eq!(f.to_json(), r#"{"type":"renewUserSig","id":3,"userSig":"eJwSECRET"}"#);
+        assert!(!format!("{f:?}").contains("eJwSECRET"));
+        let lifetime = SigLifetime {
+            user_sig_issue_time: 1_000,
+            user_sig_expire_time: 61_000,
+        };
+        let r = ServerFrame::UserSigRenewed {
+            id: 3,
+            user_sig: lifetime,
+        };
+        assert_eq!(
+            r.to_json(),
+            r#"{"type":"userSigRenewed","id":3,"userSigIssueTime":1000,"userSigExpireTime":61000}"#
+        );
+        assert_eq!(serde_json::from_str::<ServerFrame>(&r.to_json()).unwrap(), r);
+        let ok = ServerFrame::LoginOk {
+            id: 1,
+            server_time_ms: 5,
+            user_sig: Some(lifetime),
+        };
+        assert_eq!(serde_json::from_str::<ServerFrame>(&ok.to_json()).unwrap(), ok);
+        // A server that predates renewal sends no lifetime.
+        let old: ServerFrame = serde_json::from_str(r#"{"type":"loginOk","id":1,"serverTimeMs":5}"#).unwrap();
+        assert_eq!(
+            old,
+            ServerFrame::LoginOk {
+                id: 1,
+                server_time_ms: 5,
+                user_sig: None
+            }
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod identifier;
 mod types;
 
 pub use close::CloseCode;
-pub use frames::{ClientFrame, ServerFrame};
+pub use frames::{ClientFrame, ServerFrame, SigLifetime};
 pub use types::{KickType, NetState, ParseEnumError, Platform};
 
 /// Protocol version carried in the login frame. The server refuses other versions.

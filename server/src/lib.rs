@@ -26,6 +26,7 @@ pub mod policy;
 pub mod rest;
 mod router;
 mod server;
+mod sig_renewal;
 mod state;
 mod throttle;
 mod timed_directory;

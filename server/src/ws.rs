@@ -6,13 +6,14 @@ use crate::heartbeat_rtt::RttProbe;
 use crate::log_safe::Escaped;
 use crate::login_refusal::LoginRefusal;
 use crate::metrics::SessionGauge;
+use crate::sig_renewal;
 use crate::state::{ConnInfo, Shared};
 use crate::usersig;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
-use natter_protocol::{code, identifier, ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
+use natter_protocol::{code, identifier, ClientFrame, CloseCode, KickType, ServerFrame, SigLifetime, PROTOCOL_VERSION};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -165,7 +166,7 @@ struct Authed {
     instance_id: String,
     platform: natter_protocol::Platform,
     resume: bool,
-    expires_at: i64,
+    sig: SigLifetime,
 }
 
 pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) {
@@ -189,7 +190,9 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         match msg {
             Message::Text(t) => match parse(&t) {
                 Ok(f @ ClientFrame::Login { .. }) => break f,
-                Ok(ClientFrame::Logout { id }) | Ok(ClientFrame::Ping { id }) => {
+                Ok(ClientFrame::Logout { id })
+                | Ok(ClientFrame::Ping { id })
+                | Ok(ClientFrame::RenewUserSig { id, .. }) => {
                     return s.protocol_error(Some(id), "the first frame must be a login").await
                 }
                 Ok(ClientFrame::Unknown) => {
@@ -229,14 +232,14 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         Err(e) => Err(e),
     };
     let authed = match checked {
-        Ok(expires_at) => Authed {
+        Ok(sig) => Authed {
             id,
             version,
             user_id,
             instance_id,
             platform,
             resume,
-            expires_at,
+            sig,
         },
         Err(refusal) => return refuse(s, id, &user_id, refusal).await,
     };
@@ -280,14 +283,14 @@ pub(crate) fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRef
     Ok(())
 }
 
-/// Checks a login; the UserSig's expiry (Unix s) when it passes.
+/// Checks a login; the UserSig's validity window when it passes.
 pub(crate) async fn authenticate(
     shared: &Shared,
     ip: std::net::IpAddr,
     sdk_app_id: u64,
     user_id: &str,
     user_sig: &str,
-) -> Result<i64, LoginRefusal> {
+) -> Result<SigLifetime, LoginRefusal> {
     let cfg = &shared.config;
     if shared.is_throttled(ip, Some(user_id)).await {
         return Err(LoginRefusal::Throttled);
@@ -306,7 +309,7 @@ pub(crate) async fn authenticate(
         shared.now_unix(),
         cfg.usersig_max_future_secs,
     ) {
-        Ok(claims) => Ok(claims.expires_at()),
+        Ok(claims) => Ok(sig_renewal::lifetime(&claims)),
         Err(e) => Err(LoginRefusal::UserSig(e)),
     }
 }
@@ -407,6 +410,7 @@ async fn serve(
         .send(&ServerFrame::LoginOk {
             id: a.id,
             server_time_ms: s.shared.now_ms(),
+            user_sig: Some(a.sig),
         })
         .await
     {
@@ -414,12 +418,7 @@ async fn serve(
     }
     let idle_timeout = s.shared.config.idle_timeout;
     let mut idle_deadline = Instant::now() + idle_timeout;
-    let until_expiry = a
-        .expires_at
-        .saturating_mul(1000)
-        .saturating_sub(s.shared.now_ms())
-        .max(0) as u64;
-    let expiry = tokio::time::sleep(Duration::from_millis(until_expiry));
+    let expiry = tokio::time::sleep(until_expiry(&s.shared, a.sig));
     tokio::pin!(expiry);
     let mut expiry_armed = true;
     let mut rtt = RttProbe::new(s.shared.config.metrics_listen.is_some());
@@ -476,6 +475,24 @@ async fn serve(
                             }
                             return;
                         }
+                        Ok(ClientFrame::RenewUserSig { id, user_sig }) => {
+                            let reply = match sig_renewal::verify(&s.shared, &a.user_id, &user_sig) {
+                                Ok(sig) => {
+                                    // The newest accepted sig decides when the session expires.
+                                    expiry.as_mut().reset(Instant::now() + until_expiry(&s.shared, sig));
+                                    expiry_armed = true;
+                                    tracing::info!(user = %a.user_id, instance = %a.instance_id, "UserSig renewed");
+                                    ServerFrame::UserSigRenewed { id, user_sig: sig }
+                                }
+                                Err(r) => {
+                                    tracing::info!(user = %a.user_id, instance = %a.instance_id, code = r.code, "UserSig renewal refused");
+                                    ServerFrame::Error { id: Some(id), code: r.code, message: r.message }
+                                }
+                            };
+                            if !s.send(&reply).await {
+                                return;
+                            }
+                        }
                         Ok(ClientFrame::Login { id, .. }) => {
                             let e = ServerFrame::Error { id: Some(id), code: code::PROTOCOL_ERROR, message: "already logged in on this connection".into() };
                             if !s.send(&e).await {
@@ -498,6 +515,11 @@ async fn serve(
             }
         }
     }
+}
+
+/// Time left until `sig` expires by the server's clock (zero if it already has).
+fn until_expiry(shared: &Shared, sig: SigLifetime) -> Duration {
+    Duration::from_millis(sig.user_sig_expire_time.saturating_sub(shared.now_ms()).max(0) as u64)
 }
 
 async fn kicked(mut s: Session, a: &Authed, kick: KickType) {

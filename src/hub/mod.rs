@@ -11,17 +11,21 @@
 
 mod options;
 mod outbox;
+mod sig_requests;
 
 pub use crate::ffi::ChatError;
 pub use options::InstanceOptions;
+pub use sig_requests::USER_SIG_NEEDED;
 
 use crate::dispatcher::{CallResult, Reply};
 use crate::event::ChatEvent;
 use crate::ffi::{guard, guard_value};
-use crate::session::{local_unix_ms, Call, CallOutcome as SessionOutcome};
+use crate::session::{local_unix_ms, AppState, Call, CallOutcome as SessionOutcome, SessionState};
+use crate::user_sig_provider::UserSigProvider;
 use crate::ChatClient;
 use outbox::Outbox;
 use serde_json::json;
+use sig_requests::{FaceProvider, SigRequests};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -69,6 +73,7 @@ struct HubState {
     instances: Mutex<HashMap<String, ChatClient>>,
     next_call: AtomicU64,
     outbox: Arc<Outbox>,
+    sig_requests: Arc<SigRequests>,
 }
 
 impl HubState {
@@ -96,6 +101,7 @@ impl Hub {
                 instances: Mutex::default(),
                 next_call: AtomicU64::new(1),
                 outbox: Outbox::start(),
+                sig_requests: Arc::default(),
             }),
         })
     }
@@ -118,8 +124,18 @@ impl Hub {
         guard(|| {
             let config = options.to_config()?;
             let sdk_app_id = config.sdk_app_id;
-            let client = ChatClient::new(config)?;
+            // The instance id is known only once the client exists; the provider reads it then.
+            let provider_instance = Arc::new(Mutex::new(String::new()));
+            let provider = options.user_sig_provider.unwrap_or(false).then(|| {
+                Arc::new(FaceProvider {
+                    instance_id: provider_instance.clone(),
+                    requests: self.state.sig_requests.clone(),
+                    outbox: self.state.outbox.clone(),
+                }) as Arc<dyn UserSigProvider>
+            });
+            let client = ChatClient::with_user_sig_provider(config, provider)?;
             let id = client.instance_id().to_owned();
+            *provider_instance.lock().unwrap_or_else(|e| e.into_inner()) = id.clone();
             let outbox = self.state.outbox.clone();
             let instance_id = id.clone();
             client.add_listener(Arc::new(move |e: ChatEvent| {
@@ -133,6 +149,61 @@ impl Hub {
     /// Submits a login now; its outcome arrives as `Settled { call_id }` (unknown id: 9002).
     pub fn login(&self, instance_id: String, user_id: String, user_sig: String) -> u64 {
         self.submit(&instance_id, Call::Login { user_id, user_sig })
+    }
+
+    /// Submits `updateUserSig` now (unknown id: 9002; not logged in: 2024; refused: the server's
+    /// code, e.g. 70013, and the session continues).
+    pub fn update_user_sig(&self, instance_id: String, user_sig: String) -> u64 {
+        self.submit(&instance_id, Call::UpdateUserSig { user_sig })
+    }
+
+    /// Answers a `userSigNeeded {requestId}` item: `user_sig` when the face's provider gave one,
+    /// otherwise `error` (the provider threw; the session retries with jitter). Returns false for
+    /// an unknown or already answered request.
+    pub fn provide_user_sig(&self, request_id: u64, user_sig: Option<String>, error: Option<String>) -> bool {
+        guard_value(false, || {
+            let answer = match user_sig {
+                Some(sig) => Ok(sig),
+                None => Err(crate::ChatError::Internal {
+                    detail: format!(
+                        "the UserSig provider failed: {}",
+                        error.unwrap_or_else(|| "no reason given".into())
+                    ),
+                }),
+            };
+            self.state.sig_requests.answer(request_id, answer)
+        })
+    }
+
+    /// `setAppState('active' | 'background')`; anything else fails with 9001, as does an unknown id.
+    pub fn set_app_state(&self, instance_id: String, state: String) -> Result<(), ChatError> {
+        guard(|| {
+            let state: AppState = state.parse()?;
+            self.client_or_destroyed(&instance_id)?.set_app_state(state);
+            Ok(())
+        })
+    }
+
+    /// `setNetworkReachable(bool)` (unknown id: 9002).
+    pub fn set_network_reachable(&self, instance_id: String, reachable: bool) -> Result<(), ChatError> {
+        guard(|| {
+            self.client_or_destroyed(&instance_id)?.set_network_reachable(reachable);
+            Ok(())
+        })
+    }
+
+    /// `getSessionState()` as JSON text: `{ready, loginUser, netState, lastKick?: {type, at},
+    /// reconnectAttempt, nextRetryAt?, userSigExpireTime?}` (times in Unix ms); an unknown or
+    /// destroyed id reads as a fresh, disconnected instance.
+    pub fn session_state(&self, instance_id: String) -> String {
+        guard_value("{}".into(), || {
+            let state = self
+                .state
+                .client(&instance_id)
+                .map(|c| c.session_state())
+                .unwrap_or_default();
+            session_state_json(&state).to_string()
+        })
     }
 
     /// Submits a logout now (unknown id: 9002; not logged in: 2024).
@@ -189,6 +260,10 @@ impl Hub {
         self.state.instances().len()
     }
 
+    fn client_or_destroyed(&self, instance_id: &str) -> Result<ChatClient, crate::ChatError> {
+        self.state.client(instance_id).ok_or(crate::ChatError::Destroyed)
+    }
+
     fn submit(&self, instance_id: &str, call: Call) -> u64 {
         let call_id = self.state.next_call.fetch_add(1, Ordering::Relaxed);
         let submitted = guard_value(false, || {
@@ -240,7 +315,15 @@ fn event_item(instance_id: &str, sdk_app_id: u64, event: &ChatEvent) -> HubItem 
     let data = match event {
         ChatEvent::SdkReady | ChatEvent::SdkNotReady => json!({}),
         ChatEvent::KickedOut { kick_type } => json!({ "type": kick_type.as_str() }),
-        ChatEvent::NetStateChange { state } => json!({ "state": state.as_str() }),
+        ChatEvent::NetStateChange {
+            state,
+            reason,
+            retry_in_ms,
+        } => match retry_in_ms {
+            Some(ms) => json!({ "state": state.as_str(), "reason": reason.as_str(), "retryInMs": ms }),
+            None => json!({ "state": state.as_str(), "reason": reason.as_str() }),
+        },
+        ChatEvent::UserSigExpiring { expire_time_ms } => json!({ "expireTime": expire_time_ms }),
         ChatEvent::Error { code, message } => json!({ "code": code, "message": message }),
         ChatEvent::SdkDestroy => json!({ "SDKAppID": sdk_app_id }),
     };
@@ -249,6 +332,26 @@ fn event_item(instance_id: &str, sdk_app_id: u64, event: &ChatEvent) -> HubItem 
         name: event.name().to_owned(),
         data_json: data.to_string(),
     }
+}
+
+/// The JS shape of `getSessionState()`: optional fields are left out rather than null.
+fn session_state_json(s: &SessionState) -> serde_json::Value {
+    let mut v = json!({
+        "ready": s.ready,
+        "loginUser": s.login_user,
+        "netState": s.net_state.as_str(),
+        "reconnectAttempt": s.reconnect_attempt,
+    });
+    if let Some(k) = s.last_kick {
+        v["lastKick"] = json!({ "type": k.kick_type.as_str(), "at": k.at_ms });
+    }
+    if let Some(at) = s.next_retry_at_ms {
+        v["nextRetryAt"] = json!(at);
+    }
+    if let Some(at) = s.user_sig_expire_time_ms {
+        v["userSigExpireTime"] = json!(at);
+    }
+    v
 }
 
 fn settled(call_id: u64, result: CallResult) -> HubItem {

@@ -37,6 +37,12 @@ pub struct InstanceOptions {
     /// `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
     #[uniffi(default = None)]
     pub extra_root_certs_pem: Option<String>,
+    /// JS `probeTimeoutMs`: deadline of the ping sent on foreground / network back.
+    #[uniffi(default = None)]
+    pub probe_timeout_ms: Option<f64>,
+    /// The face has a `userSigProvider`: the hub asks it through `userSigNeeded` items.
+    #[uniffi(default = None)]
+    pub user_sig_provider: Option<bool>,
 }
 
 impl InstanceOptions {
@@ -81,6 +87,7 @@ impl InstanceOptions {
                 self.reconnect_max_delay_ms,
                 &mut config.reconnect_max_delay,
             ),
+            ("probeTimeoutMs", self.probe_timeout_ms, &mut config.probe_timeout),
         ];
         for (name, value, slot) in durations {
             if let Some(v) = value {

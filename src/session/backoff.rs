@@ -13,7 +13,7 @@ impl Jitter {
     }
 
     /// Uniform-ish value in `[0, 1]`.
-    fn next_unit(&mut self) -> f64 {
+    pub fn next_unit(&mut self) -> f64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;

@@ -1,7 +1,11 @@
-use super::{is_plausible_server_ms, Backoff, ServerClock};
+use super::renewal;
+use super::state::{AppState, LastKick, SessionState};
+use super::{is_plausible_server_ms, local_unix_ms, Backoff, Jitter, ServerClock};
 use crate::error::{code, ChatError};
-use crate::event::ChatEvent;
-use natter_protocol::{ClientFrame, CloseCode, KickType, NetState, Platform, ServerFrame, PROTOCOL_VERSION};
+use crate::event::{ChatEvent, NetReason};
+use natter_protocol::{
+    ClientFrame, CloseCode, KickType, NetState, Platform, ServerFrame, SigLifetime, PROTOCOL_VERSION,
+};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -20,7 +24,14 @@ pub struct LoginResult {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
-    Login { user_id: String, user_sig: String },
+    Login {
+        user_id: String,
+        user_sig: String,
+    },
+    /// A new UserSig for the live session (`updateUserSig`).
+    UpdateUserSig {
+        user_sig: String,
+    },
     Logout,
     Destroy,
 }
@@ -41,6 +52,9 @@ pub enum Output {
     Close(ConnId),
     Event(ChatEvent),
     Complete(Token, Result<CallOutcome, ChatError>),
+    /// Ask the app's UserSig provider for a new sig; answer with `handle_provided_user_sig`.
+    /// Only with `has_user_sig_provider`, and never while an earlier request is unanswered.
+    FetchUserSig,
 }
 
 /// The parts of the configuration the state machine needs.
@@ -55,12 +69,31 @@ pub struct SessionParams {
     pub reconnect_min_delay: Duration,
     pub reconnect_max_delay: Duration,
     pub jitter_seed: u64,
+    /// Deadline of the one ping sent when the app returns to the foreground or the network
+    /// comes back: no answer by then and the link is replaced at once.
+    pub probe_timeout: Duration,
+    /// The app gave a UserSig provider: renew through `FetchUserSig` instead of emitting
+    /// `UserSigExpiring`.
+    pub has_user_sig_provider: bool,
 }
 
 #[derive(Debug, Clone)]
 struct Credentials {
     user_id: String,
+    /// The newest sig: a silent re-login presents it.
     user_sig: String,
+    /// The validity the server reported for the accepted sig (absent from older servers).
+    lifetime: Option<SigLifetime>,
+}
+
+/// A `renewUserSig` frame waiting for its answer.
+#[derive(Debug)]
+struct PendingRenewal {
+    frame_id: u64,
+    user_sig: String,
+    /// The `updateUserSig` call to settle; `None` when the provider's sig is being presented.
+    token: Option<Token>,
+    deadline: Instant,
 }
 
 #[derive(Debug)]
@@ -102,6 +135,9 @@ enum Link {
         last_rx: Instant,
         next_ping: Instant,
         ping: Option<(u64, Instant)>,
+        /// A liveness probe (foreground, network back, late timer) is out: any frame before
+        /// this instant proves the link; none and it is replaced at once, without backoff.
+        probe: Option<(Instant, NetReason)>,
     },
 }
 
@@ -132,6 +168,16 @@ pub struct Session {
     next_conn: ConnId,
     next_frame: u64,
     out: VecDeque<Output>,
+    app_state: AppState,
+    /// False after `set_network_reachable(false)`: no connection attempts until it is true.
+    reachable: bool,
+    /// When to renew the session's UserSig (or warn that it expires, without a provider).
+    renew_at: Option<Instant>,
+    /// The provider was asked and has not answered.
+    fetching_sig: bool,
+    renewals: Vec<PendingRenewal>,
+    renew_jitter: Jitter,
+    last_kick: Option<(KickType, Instant)>,
 }
 
 impl Session {
@@ -141,6 +187,7 @@ impl Session {
             params.reconnect_max_delay,
             params.jitter_seed,
         );
+        let renew_jitter = Jitter::new(params.jitter_seed.rotate_left(17) ^ 0x5eed);
         Session {
             params,
             session: None,
@@ -155,6 +202,13 @@ impl Session {
             next_conn: 0,
             next_frame: 0,
             out: VecDeque::new(),
+            app_state: AppState::Active,
+            reachable: true,
+            renew_at: None,
+            fetching_sig: false,
+            renewals: Vec::new(),
+            renew_jitter,
+            last_kick: None,
         }
     }
 
@@ -185,6 +239,40 @@ impl Session {
         self.backoff.attempt()
     }
 
+    pub fn app_state(&self) -> AppState {
+        self.app_state
+    }
+
+    /// What `getSessionState` reports. `now_unix_ms` is the local wall clock at `now`.
+    pub fn state(&self, now: Instant, now_unix_ms: i64) -> SessionState {
+        let wall = |at: Instant| {
+            if at >= now {
+                now_unix_ms.saturating_add(at.duration_since(now).as_millis() as i64)
+            } else {
+                now_unix_ms.saturating_sub(now.duration_since(at).as_millis() as i64)
+            }
+        };
+        SessionState {
+            ready: self.is_ready(),
+            login_user: self.login_user().unwrap_or_default().to_owned(),
+            net_state: self.net_state,
+            last_kick: self.last_kick.map(|(kick_type, at)| LastKick {
+                kick_type,
+                at_ms: wall(at),
+            }),
+            reconnect_attempt: self.backoff.attempt(),
+            next_retry_at_ms: match self.link {
+                Link::Waiting { until } => Some(wall(until)),
+                _ => None,
+            },
+            user_sig_expire_time_ms: self
+                .session
+                .as_ref()
+                .and_then(|c| c.lifetime)
+                .map(|l| l.user_sig_expire_time),
+        }
+    }
+
     /// Next output for the driver to carry out.
     pub fn poll_output(&mut self) -> Option<Output> {
         self.out.pop_front()
@@ -196,12 +284,20 @@ impl Session {
             Link::Down => None,
             Link::Waiting { until } => Some(until),
             Link::Opening { deadline, .. } | Link::Authenticating { deadline, .. } => Some(deadline),
+            // While a probe is out it alone decides (the heartbeat timers may be long overdue
+            // after the device slept; waking for them would spin until the probe's deadline).
+            Link::Up {
+                probe: Some((deadline, _)),
+                ..
+            } => Some(deadline),
             Link::Up { last_rx, next_ping, .. } => Some(next_ping.min(last_rx + self.dead_after())),
         };
         [
             link,
             self.login.as_ref().map(|l| l.deadline),
             self.logout.as_ref().map(|l| l.deadline),
+            self.renew_at,
+            self.renewals.iter().map(|r| r.deadline).min(),
         ]
         .into_iter()
         .flatten()
@@ -222,6 +318,7 @@ impl Session {
         }
         match call {
             Call::Login { user_id, user_sig } => self.call_login(token, user_id, user_sig, now),
+            Call::UpdateUserSig { user_sig } => self.call_update_user_sig(token, user_sig, now),
             Call::Logout => self.call_logout(token, now),
             Call::Destroy => self.call_destroy(token, now),
         }
@@ -260,14 +357,215 @@ impl Session {
         if self.login.is_some() || self.logout.is_some() {
             return self.complete(token, Err(ChatError::LoginInProgress));
         }
+        if !self.reachable {
+            // No connection attempts while the app says the network is gone.
+            return self.complete(token, Err(ChatError::network("the network is unreachable")));
+        }
         let deadline = now + self.params.login_timeout;
         self.login = Some(PendingLogin {
             token,
-            creds: Credentials { user_id, user_sig },
+            creds: Credentials {
+                user_id,
+                user_sig,
+                lifetime: None,
+            },
             deadline,
         });
         self.backoff.reset();
-        self.open_link(now);
+        self.open_link(now, NetReason::Login);
+    }
+
+    fn call_update_user_sig(&mut self, token: Token, user_sig: String, now: Instant) {
+        if user_sig.trim().is_empty() {
+            return self.complete(token, Err(ChatError::NoUserSig));
+        }
+        if self.session.is_none() {
+            return self.complete(token, Err(ChatError::NotLoggedIn));
+        }
+        self.present_user_sig(Some(token), user_sig, now);
+    }
+
+    /// Presents a new sig for the session: over the link when it is up; otherwise it becomes the
+    /// sig of the coming silent re-login (which the server verifies) and a call settles at once.
+    fn present_user_sig(&mut self, token: Option<Token>, user_sig: String, now: Instant) {
+        if let Link::Up { conn, .. } = self.link {
+            let frame_id = self.frame_id();
+            self.out.push_back(Output::Send(
+                conn,
+                ClientFrame::RenewUserSig {
+                    id: frame_id,
+                    user_sig: user_sig.clone(),
+                },
+            ));
+            self.renewals.push(PendingRenewal {
+                frame_id,
+                user_sig,
+                token,
+                deadline: now + self.params.request_timeout,
+            });
+            return;
+        }
+        if let Some(creds) = &mut self.session {
+            creds.user_sig = user_sig;
+        }
+        if let Some(token) = token {
+            self.complete(token, Ok(CallOutcome::Done));
+        }
+    }
+
+    // ----- inputs: app lifecycle and UserSig provider ----------------------------------------
+
+    /// `setAppState`: returning to the foreground probes the link (and retries a waiting
+    /// reconnect at once).
+    pub fn handle_app_state(&mut self, state: AppState, now: Instant) {
+        let was = std::mem::replace(&mut self.app_state, state);
+        if was == AppState::Background && state == AppState::Active {
+            self.wake(NetReason::Foreground, now);
+        }
+    }
+
+    /// `setNetworkReachable`: gone → disconnected at once and no attempts; back → probe or
+    /// reconnect at once.
+    pub fn handle_network_reachable(&mut self, reachable: bool, now: Instant) {
+        let was = std::mem::replace(&mut self.reachable, reachable);
+        if was == reachable || self.destroyed {
+            return;
+        }
+        if reachable {
+            return self.wake(NetReason::NetworkBack, now);
+        }
+        self.drop_link();
+        if let Some(login) = self.login.take() {
+            self.complete(login.token, Err(ChatError::network("the network is unreachable")));
+        }
+        if self.logout.is_some() {
+            // The server forgets the instance when its socket dies.
+            return self.finish_logout();
+        }
+        self.fail_renewals_on_lost_link();
+        self.set_net_state(NetState::Disconnected, NetReason::NetworkUnreachable, None);
+    }
+
+    /// The provider answered the last `FetchUserSig`.
+    pub fn handle_provided_user_sig(&mut self, result: Result<String, ChatError>, now: Instant) {
+        if !std::mem::take(&mut self.fetching_sig) || self.session.is_none() {
+            return;
+        }
+        match result {
+            Ok(sig) if !sig.trim().is_empty() => self.present_user_sig(None, sig, now),
+            Ok(_) => self.retry_renewal(ChatError::NoUserSig, now),
+            Err(e) => self.retry_renewal(e, now),
+        }
+    }
+
+    /// Foreground or network back: a live link gets one probe; a waiting one reconnects now.
+    fn wake(&mut self, reason: NetReason, now: Instant) {
+        if self.session.is_none() || !self.reachable {
+            return;
+        }
+        match self.link {
+            Link::Up { conn, .. } => {
+                let id = self.frame_id();
+                self.out.push_back(Output::Send(conn, ClientFrame::Ping { id }));
+                let deadline = now + self.params.probe_timeout;
+                let heartbeat = self.params.heartbeat_interval;
+                if let Link::Up {
+                    ping, probe, next_ping, ..
+                } = &mut self.link
+                {
+                    *ping = Some((id, now));
+                    *probe = Some((deadline, reason));
+                    // The probe is this interval's ping.
+                    *next_ping = now + heartbeat;
+                }
+            }
+            Link::Down | Link::Waiting { .. } => {
+                self.backoff.reset();
+                self.open_link(now, reason);
+            }
+            Link::Opening { .. } | Link::Authenticating { .. } => {}
+        }
+    }
+
+    /// Sets when the session's sig is renewed, from the lifetime the server reported.
+    fn schedule_renewal(&mut self, now: Instant) {
+        self.renew_at = None;
+        let Some(lifetime) = self.session.as_ref().and_then(|c| c.lifetime) else {
+            return;
+        };
+        let server_now = self.server_now_ms(now);
+        let wait = renewal::renew_at_ms(lifetime).saturating_sub(server_now).max(0) as u64;
+        self.renew_at = Some(now + Duration::from_millis(wait));
+    }
+
+    fn server_now_ms(&self, now: Instant) -> i64 {
+        self.clock.map_or_else(local_unix_ms, |c| c.now_ms_at(now))
+    }
+
+    /// Renewal time came: ask the provider, or tell the app.
+    fn start_renewal(&mut self, now: Instant) {
+        self.renew_at = None;
+        let Some(creds) = &self.session else { return };
+        if !self.params.has_user_sig_provider {
+            if let Some(lifetime) = creds.lifetime {
+                let expire_time_ms = lifetime.user_sig_expire_time;
+                self.out
+                    .push_back(Output::Event(ChatEvent::UserSigExpiring { expire_time_ms }));
+            }
+            return;
+        }
+        if self.fetching_sig || self.renewals.iter().any(|r| r.token.is_none()) {
+            return;
+        }
+        let _ = now;
+        self.fetching_sig = true;
+        self.out.push_back(Output::FetchUserSig);
+    }
+
+    /// A provider-driven renewal failed: try again after a jittered delay until the sig expires
+    /// (then the server's `userSigExpired` kick ends the session as usual).
+    fn retry_renewal(&mut self, cause: ChatError, now: Instant) {
+        let Some(lifetime) = self.session.as_ref().and_then(|c| c.lifetime) else {
+            return;
+        };
+        let left = lifetime.user_sig_expire_time.saturating_sub(self.server_now_ms(now));
+        if left <= 0 {
+            // Expired: the server's kick (or a re-login's 70001) ends the session; asking the
+            // provider again would only hammer it.
+            log::info!("UserSig renewal failed ({cause}) and the sig has expired; no more retries");
+            return;
+        }
+        let delay = renewal::retry_delay(Duration::from_millis(left as u64), &mut self.renew_jitter);
+        log::info!("UserSig renewal failed ({cause}); retrying in {delay:?}");
+        self.renew_at = Some(now + delay);
+    }
+
+    /// The link went away with renewals unanswered: their sigs are the newest, so the silent
+    /// re-login presents the last of them, and the calls settle (the re-login verifies it).
+    fn fail_renewals_on_lost_link(&mut self) {
+        for r in std::mem::take(&mut self.renewals) {
+            if let Some(creds) = &mut self.session {
+                creds.user_sig = r.user_sig;
+            }
+            if let Some(token) = r.token {
+                self.complete(token, Ok(CallOutcome::Done));
+            }
+        }
+    }
+
+    fn on_user_sig_renewed(&mut self, id: u64, lifetime: SigLifetime, now: Instant) {
+        let Some(pos) = self.renewals.iter().position(|r| r.frame_id == id) else {
+            return;
+        };
+        let r = self.renewals.remove(pos);
+        if let Some(creds) = &mut self.session {
+            creds.user_sig = r.user_sig;
+            creds.lifetime = Some(lifetime);
+        }
+        self.schedule_renewal(now);
+        if let Some(token) = r.token {
+            self.complete(token, Ok(CallOutcome::Done));
+        }
     }
 
     fn call_logout(&mut self, token: Token, now: Instant) {
@@ -377,7 +675,7 @@ impl Session {
                 code: code::LOGIN_FAILED,
                 message,
             }));
-            self.end_session();
+            self.end_session(NetReason::Kicked);
             return;
         }
         self.link_lost(ChatError::network(format!("connection lost: {detail}")), now);
@@ -397,11 +695,18 @@ impl Session {
         if self.link.conn() != Some(conn) {
             return;
         }
-        if let Link::Up { last_rx, .. } = &mut self.link {
+        if let Link::Up { last_rx, probe, .. } = &mut self.link {
+            // Any frame proves the link is alive, a probe's answer included.
             *last_rx = now;
+            *probe = None;
         }
         match frame {
-            ServerFrame::LoginOk { id, server_time_ms } => self.on_login_ok(conn, id, server_time_ms, now),
+            ServerFrame::LoginOk {
+                id,
+                server_time_ms,
+                user_sig,
+            } => self.on_login_ok(conn, id, server_time_ms, user_sig, now),
+            ServerFrame::UserSigRenewed { id, user_sig } => self.on_user_sig_renewed(id, user_sig, now),
             ServerFrame::Pong { id, server_time_ms } => {
                 if let Link::Up { ping, .. } = &mut self.link {
                     if let Some((ping_id, sent)) = *ping {
@@ -419,12 +724,12 @@ impl Session {
                 }
             }
             ServerFrame::Error { id, code, message } => self.on_server_error(id, code, message, now),
-            ServerFrame::Kicked { kick_type } => self.on_kicked(kick_type),
+            ServerFrame::Kicked { kick_type } => self.on_kicked(kick_type, now),
             ServerFrame::Unknown => log::info!("ignoring an unknown frame type from the server"),
         }
     }
 
-    fn on_login_ok(&mut self, conn: ConnId, id: u64, server_time_ms: i64, now: Instant) {
+    fn on_login_ok(&mut self, conn: ConnId, id: u64, server_time_ms: i64, lifetime: Option<SigLifetime>, now: Instant) {
         let Link::Authenticating { frame_id, sent, .. } = self.link else {
             return;
         };
@@ -439,19 +744,33 @@ impl Session {
             last_rx: now,
             next_ping,
             ping: None,
+            probe: None,
         };
         // The backoff is NOT reset here: a server or proxy that accepts the login and closes at
         // once would otherwise get a re-login every U(0, min_delay) forever. It resets once the
         // link proves itself (first pong, or one heartbeat interval up).
-        self.set_net_state(NetState::Connected);
+        self.set_net_state(NetState::Connected, NetReason::LoggedIn, None);
         if let Some(login) = self.login.take() {
             self.session = Some(login.creds);
+            if let Some(creds) = &mut self.session {
+                creds.lifetime = lifetime;
+            }
+            self.schedule_renewal(now);
             let outcome = CallOutcome::Login(LoginResult {
                 repeat_login: false,
                 error_info: None,
             });
             self.complete(login.token, Ok(outcome));
             self.out.push_back(Output::Event(ChatEvent::SdkReady));
+        } else if let Some(creds) = &mut self.session {
+            // A silent re-login: the server verified the newest sig; renew on its schedule.
+            // (Without a provider, a sig already past its renewal time warns again.)
+            if lifetime.is_some() {
+                creds.lifetime = lifetime;
+            }
+            if !self.fetching_sig {
+                self.schedule_renewal(now);
+            }
         }
     }
 
@@ -469,30 +788,41 @@ impl Session {
                 return self.finish_logout();
             }
         }
+        if let Some(pos) = self.renewals.iter().position(|r| Some(r.frame_id) == id) {
+            // A refused renewal leaves the session on its current sig.
+            let r = self.renewals.remove(pos);
+            let err = ChatError::Server { code, detail: message };
+            match r.token {
+                Some(token) => self.complete(token, Err(err)),
+                None => self.retry_renewal(err, now),
+            }
+            return;
+        }
         if !answers_login {
             self.out.push_back(Output::Event(ChatEvent::Error { code, message }));
             return;
         }
         self.drop_link();
         if let Some(login) = self.login.take() {
-            self.set_net_state(NetState::Disconnected);
+            self.set_net_state(NetState::Disconnected, NetReason::LoginFailed, None);
             self.complete(login.token, Err(ChatError::Server { code, detail: message }));
         } else if is_transient(code) {
             self.link_lost(ChatError::Server { code, detail: message }, now);
         } else if code == natter_protocol::code::USERSIG_EXPIRED {
             // The stored UserSig expired while we were away: same as the server's expiry kick.
-            self.on_kicked(KickType::UserSigExpired);
+            self.on_kicked(KickType::UserSigExpired, now);
         } else {
             self.out.push_back(Output::Event(ChatEvent::Error { code, message }));
-            self.end_session();
+            self.end_session(NetReason::LoginFailed);
         }
     }
 
-    fn on_kicked(&mut self, kick_type: KickType) {
+    fn on_kicked(&mut self, kick_type: KickType, now: Instant) {
         self.drop_link();
+        self.last_kick = Some((kick_type, now));
         if self.session.is_none() {
             if let Some(login) = self.login.take() {
-                self.set_net_state(NetState::Disconnected);
+                self.set_net_state(NetState::Disconnected, NetReason::LoginFailed, None);
                 let detail = format!("kicked during login ({kick_type})");
                 self.complete(
                     login.token,
@@ -506,27 +836,60 @@ impl Session {
         }
         // Reference order: KICKED_OUT, then SDK_NOT_READY. No automatic re-login.
         self.out.push_back(Output::Event(ChatEvent::KickedOut { kick_type }));
-        self.end_session();
+        self.end_session(NetReason::Kicked);
     }
 
     // ----- inputs: time --------------------------------------------------------------------
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        // A timer firing far later than it was due means the device slept: the backoff built up
+        // before says nothing about the network now, and a live-looking link must prove itself.
+        let slept = self
+            .poll_timeout()
+            .is_some_and(|due| now.saturating_duration_since(due) >= self.late_after());
+        if slept {
+            log::info!("a timer fired far later than due (the device slept): resetting the backoff");
+            self.backoff.reset();
+        }
         if self.login.as_ref().is_some_and(|l| now >= l.deadline) {
             let login = self.login.take().expect("checked above");
             self.drop_link();
-            self.set_net_state(NetState::Disconnected);
+            self.set_net_state(NetState::Disconnected, NetReason::LoginFailed, None);
             self.complete(login.token, Err(ChatError::Timeout));
+        }
+        if self.renew_at.is_some_and(|at| now >= at) {
+            self.start_renewal(now);
+        }
+        while let Some(pos) = self.renewals.iter().position(|r| now >= r.deadline) {
+            let r = self.renewals.remove(pos);
+            match r.token {
+                Some(token) => self.complete(token, Err(ChatError::Timeout)),
+                None => self.retry_renewal(ChatError::Timeout, now),
+            }
         }
         if self.logout.as_ref().is_some_and(|l| now >= l.deadline) {
             self.finish_logout();
         }
         match self.link {
-            Link::Waiting { until } if now >= until => self.open_link(now),
+            Link::Waiting { until } if now >= until => self.open_link(now, NetReason::Reconnect),
             Link::Opening { deadline, .. } | Link::Authenticating { deadline, .. } if now >= deadline => {
                 self.drop_link();
                 self.link_lost(ChatError::Timeout, now);
             }
+            Link::Up {
+                probe: Some((deadline, reason)),
+                ..
+            } if now >= deadline => {
+                log::info!("no answer to the liveness probe: replacing the link at once");
+                self.drop_link();
+                self.fail_renewals_on_lost_link();
+                self.set_net_state(NetState::Disconnected, NetReason::LinkLost, None);
+                self.backoff.reset();
+                self.open_link(now, reason);
+            }
+            // A probe is out and not yet due: it alone decides about this link.
+            Link::Up { probe: Some(_), .. } => {}
+            Link::Up { .. } if slept => self.wake(NetReason::Reconnect, now),
             Link::Up {
                 conn,
                 last_rx,
@@ -577,6 +940,11 @@ impl Session {
         self.params.heartbeat_interval * 2
     }
 
+    /// How late a timer must fire to count as "the device slept".
+    fn late_after(&self) -> Duration {
+        self.params.heartbeat_interval.max(Duration::from_secs(5))
+    }
+
     fn frame_id(&mut self) -> u64 {
         self.next_frame += 1;
         self.next_frame
@@ -588,14 +956,18 @@ impl Session {
         }
     }
 
-    fn set_net_state(&mut self, state: NetState) {
+    fn set_net_state(&mut self, state: NetState, reason: NetReason, retry_in: Option<Duration>) {
         if self.net_state != state {
             self.net_state = state;
-            self.out.push_back(Output::Event(ChatEvent::NetStateChange { state }));
+            self.out.push_back(Output::Event(ChatEvent::NetStateChange {
+                state,
+                reason,
+                retry_in_ms: retry_in.map(|d| d.as_millis() as u64),
+            }));
         }
     }
 
-    fn open_link(&mut self, now: Instant) {
+    fn open_link(&mut self, now: Instant, reason: NetReason) {
         self.next_conn += 1;
         let conn = self.next_conn;
         self.out.push_back(Output::Connect(conn));
@@ -603,7 +975,7 @@ impl Session {
             conn,
             deadline: now + self.params.request_timeout,
         };
-        self.set_net_state(NetState::Connecting);
+        self.set_net_state(NetState::Connecting, reason, None);
     }
 
     /// Closes the current connection, if any, and marks the link down.
@@ -621,25 +993,29 @@ impl Session {
             // The logout cannot complete on this link; the server drops the instance anyway.
             return self.finish_logout();
         }
+        self.fail_renewals_on_lost_link();
         if let Some(login) = self.login.take() {
-            self.set_net_state(NetState::Disconnected);
+            self.set_net_state(NetState::Disconnected, NetReason::LoginFailed, None);
             let err = match cause {
                 ChatError::Timeout | ChatError::Server { .. } | ChatError::Network { .. } => cause,
                 other => ChatError::network(other),
             };
             return self.complete(login.token, Err(err));
         }
-        if self.session.is_some() {
+        if self.session.is_some() && self.reachable {
             // Keep the session: reconnect after a jittered backoff and re-login silently.
-            self.set_net_state(NetState::Disconnected);
             let delay = self.backoff.next_delay();
             log::info!(
                 "link lost ({cause}); reconnect attempt {} in {delay:?}",
                 self.backoff.attempt()
             );
+            self.set_net_state(NetState::Disconnected, NetReason::LinkLost, Some(delay));
             self.link = Link::Waiting { until: now + delay };
+        } else if self.session.is_some() {
+            // Unreachable: wait for `set_network_reachable(true)` instead of trying.
+            self.set_net_state(NetState::Disconnected, NetReason::NetworkUnreachable, None);
         } else {
-            self.set_net_state(NetState::Disconnected);
+            self.set_net_state(NetState::Disconnected, NetReason::LinkLost, None);
         }
     }
 
@@ -647,7 +1023,7 @@ impl Session {
         let Some(logout) = self.logout.take() else { return };
         self.drop_link();
         // Reference order: SDK_NOT_READY, then the logout promise resolves.
-        self.end_session();
+        self.end_session(NetReason::LoggedOut);
         for token in logout.tokens {
             self.complete(token, Ok(CallOutcome::Done));
         }
@@ -658,18 +1034,25 @@ impl Session {
     }
 
     /// Clears the login state after a logout or a kick and tells the app.
-    fn end_session(&mut self) {
+    fn end_session(&mut self, reason: NetReason) {
         self.drop_link();
         self.backoff.reset();
+        self.renew_at = None;
+        self.fetching_sig = false;
+        for r in std::mem::take(&mut self.renewals) {
+            if let Some(token) = r.token {
+                self.complete(token, Err(ChatError::NotLoggedIn));
+            }
+        }
         if self.session.take().is_some() {
             self.out.push_back(Output::Event(ChatEvent::SdkNotReady));
         }
-        self.set_net_state(NetState::Disconnected);
+        self.set_net_state(NetState::Disconnected, reason, None);
     }
 
     fn finish_destroy(&mut self, tokens: Vec<Token>) {
         self.drop_link();
-        self.set_net_state(NetState::Disconnected);
+        self.set_net_state(NetState::Disconnected, NetReason::Destroyed, None);
         self.destroyed = true;
         self.clock = None;
         self.out.push_back(Output::Event(ChatEvent::SdkDestroy));

@@ -1,6 +1,7 @@
 //! Every transition of the session machine, driven by hand: no sockets, no timers, no sleeps.
 
 use super::*;
+use crate::session::state::LastKick;
 
 const HB: Duration = Duration::from_secs(10);
 /// A plausible server clock reading (2025-12-02); implausible ones are ignored.
@@ -17,8 +18,12 @@ fn params() -> SessionParams {
         reconnect_min_delay: Duration::from_millis(500),
         reconnect_max_delay: Duration::from_secs(20),
         jitter_seed: 99,
+        probe_timeout: PROBE,
+        has_user_sig_provider: false,
     }
 }
+
+const PROBE: Duration = Duration::from_secs(2);
 
 struct Harness {
     s: Session,
@@ -68,6 +73,7 @@ impl Harness {
             ServerFrame::LoginOk {
                 id: frame_id,
                 server_time_ms: T0,
+                user_sig: None,
             },
             self.now,
         );
@@ -102,7 +108,18 @@ fn login_frame_id(out: &[Output]) -> u64 {
         .unwrap_or_else(|| panic!("no login frame in {out:?}"))
 }
 
+/// The events of `out`, net-state changes compared by state only (see [`net`]).
 fn events(out: &[Output]) -> Vec<ChatEvent> {
+    raw_events(out)
+        .into_iter()
+        .map(|e| match e {
+            ChatEvent::NetStateChange { state, .. } => net(state),
+            other => other,
+        })
+        .collect()
+}
+
+fn raw_events(out: &[Output]) -> Vec<ChatEvent> {
     out.iter()
         .filter_map(|o| {
             if let Output::Event(e) = o {
@@ -123,8 +140,13 @@ fn completion(out: &[Output], token: Token) -> Result<CallOutcome, ChatError> {
         .unwrap_or_else(|| panic!("token {token} not completed in {out:?}"))
 }
 
+/// A net-state change reduced to its state; the tests of `reason` read [`raw_events`].
 fn net(state: NetState) -> ChatEvent {
-    ChatEvent::NetStateChange { state }
+    ChatEvent::NetStateChange {
+        state,
+        reason: NetReason::LinkLost,
+        retry_in_ms: None,
+    }
 }
 
 #[test]
@@ -168,6 +190,7 @@ fn login_connects_authenticates_then_resolves_before_sdk_ready() {
         ServerFrame::LoginOk {
             id,
             server_time_ms: T0 + 5_000,
+            user_sig: None,
         },
         h.now,
     );
@@ -441,6 +464,7 @@ fn silent_link_is_declared_dead_after_two_intervals_and_reconnects_silently() {
         ServerFrame::LoginOk {
             id: *id,
             server_time_ms: T0,
+            user_sig: None,
         },
         h.now,
     );
@@ -697,11 +721,7 @@ fn net_state_change_fires_only_on_a_change() {
     let mut h = Harness::new();
     let conn = h.login_ready("alice");
     h.s.handle_closed(conn, None, "reset", h.now);
-    let all: Vec<ChatEvent> = h
-        .drain()
-        .into_iter()
-        .filter_map(|o| if let Output::Event(e) = o { Some(e) } else { None })
-        .collect();
+    let all = events(&h.drain());
     assert_eq!(all, vec![net(NetState::Disconnected)]);
     assert_eq!(h.s.net_state(), NetState::Disconnected);
 }
@@ -713,6 +733,7 @@ fn accept_resume(h: &mut Harness, conn: ConnId, frame_id: u64) {
         ServerFrame::LoginOk {
             id: frame_id,
             server_time_ms: T0,
+            user_sig: None,
         },
         h.now,
     );
@@ -814,6 +835,7 @@ fn implausible_server_times_are_ignored_and_the_login_still_succeeds() {
             ServerFrame::LoginOk {
                 id,
                 server_time_ms: bad,
+                user_sig: None,
             },
             h.now,
         );
@@ -906,3 +928,6 @@ fn an_error_frame_with_code_zero_never_reports_success_as_a_failure() {
         }]
     );
 }
+
+#[path = "mobile_tests.rs"]
+mod mobile;

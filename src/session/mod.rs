@@ -4,7 +4,10 @@
 mod backoff;
 mod clock;
 mod machine;
+mod renewal;
+mod state;
 
 pub use backoff::{Backoff, Jitter};
 pub use clock::{is_plausible_server_ms, local_unix_ms, ServerClock};
 pub use machine::{Call, CallOutcome, ConnId, LoginResult, Output, Session, SessionParams, Token};
+pub use state::{AppState, LastKick, SessionState};

@@ -152,6 +152,7 @@ pub async fn answer_login(mut ws: Ws) -> Option<Ws> {
     let ok = ServerFrame::LoginOk {
         id,
         server_time_ms: natter::local_unix_ms(),
+        user_sig: None,
     };
     send_frame(&mut ws, &ok).await.then_some(ws)
 }

@@ -5,7 +5,7 @@
 pub mod fake;
 pub mod toxiproxy;
 
-use natter::{ChatClient, ChatConfig, ChatEvent, KickType, NetState, Platform};
+use natter::{ChatClient, ChatConfig, ChatEvent, KickType, NetReason, NetState, Platform};
 use natter_server::{ServerConfig, ServerHandle};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -74,7 +74,13 @@ impl TestClient {
 pub struct Events(pub UnboundedReceiver<ChatEvent>);
 
 impl Events {
+    /// The next event, a net-state change reduced to its state (see [`plain`]).
     pub async fn next(&mut self) -> ChatEvent {
+        plain(self.next_raw().await)
+    }
+
+    /// The next event as delivered, `reason` and `retry_in_ms` included.
+    pub async fn next_raw(&mut self) -> ChatEvent {
         tokio::time::timeout(SOON, self.0.recv())
             .await
             .expect("an event arrives in time")
@@ -113,14 +119,28 @@ impl Events {
         self.expect_next(ChatEvent::SdkNotReady).await;
     }
 
-    /// Events already delivered, without waiting.
+    /// Events already delivered, without waiting (net-state changes reduced, see [`plain`]).
     pub fn drain(&mut self) -> Vec<ChatEvent> {
-        std::iter::from_fn(|| self.0.try_recv().ok()).collect()
+        std::iter::from_fn(|| self.0.try_recv().ok()).map(plain).collect()
     }
 }
 
+/// A net-state change compared by its state only: most tests check the order of states, and
+/// the tests of `reason` / `retryInMs` read the raw events.
 pub fn net(state: NetState) -> ChatEvent {
-    ChatEvent::NetStateChange { state }
+    ChatEvent::NetStateChange {
+        state,
+        reason: NetReason::LinkLost,
+        retry_in_ms: None,
+    }
+}
+
+/// `event` with a net-state change's `reason` and `retry_in_ms` replaced as in [`net`].
+pub fn plain(event: ChatEvent) -> ChatEvent {
+    match event {
+        ChatEvent::NetStateChange { state, .. } => net(state),
+        other => other,
+    }
 }
 
 /// Online status of `user` as the server's admin REST API reports it.

@@ -27,6 +27,9 @@ pub struct CreateOptions {
     pub reconnect_min_delay_ms: Option<f64>,
     pub reconnect_max_delay_ms: Option<f64>,
     pub extra_root_certs_pem: Option<String>,
+    pub probe_timeout_ms: Option<f64>,
+    /// True when the JS `create()` options carry a `userSigProvider` function.
+    pub user_sig_provider: Option<bool>,
 }
 
 impl From<CreateOptions> for InstanceOptions {
@@ -41,6 +44,8 @@ impl From<CreateOptions> for InstanceOptions {
             reconnect_min_delay_ms: o.reconnect_min_delay_ms,
             reconnect_max_delay_ms: o.reconnect_max_delay_ms,
             extra_root_certs_pem: o.extra_root_certs_pem,
+            probe_timeout_ms: o.probe_timeout_ms,
+            user_sig_provider: o.user_sig_provider,
         }
     }
 }
@@ -123,6 +128,41 @@ impl NatterHub {
     #[napi]
     pub fn destroy(&self, instance_id: String) -> f64 {
         self.hub.destroy(instance_id) as f64
+    }
+
+    #[napi]
+    pub fn update_user_sig(&self, instance_id: String, user_sig: String) -> f64 {
+        self.hub.update_user_sig(instance_id, user_sig) as f64
+    }
+
+    /// Answers a `userSigNeeded` item: the provider's sig, or its error message.
+    #[napi]
+    pub fn provide_user_sig(&self, request_id: f64, user_sig: Option<String>, error: Option<String>) -> bool {
+        self.hub.provide_user_sig(request_id as u64, user_sig, error)
+    }
+
+    /// `{}` or `{code, message}`.
+    #[napi]
+    pub fn set_app_state(&self, instance_id: String, state: String) -> Value {
+        match self.hub.set_app_state(instance_id, state) {
+            Ok(()) => json!({}),
+            Err(e) => error_value(&e),
+        }
+    }
+
+    /// `{}` or `{code, message}`.
+    #[napi]
+    pub fn set_network_reachable(&self, instance_id: String, reachable: bool) -> Value {
+        match self.hub.set_network_reachable(instance_id, reachable) {
+            Ok(()) => json!({}),
+            Err(e) => error_value(&e),
+        }
+    }
+
+    /// `getSessionState()` as JSON text.
+    #[napi]
+    pub fn get_session_state(&self, instance_id: String) -> String {
+        self.hub.session_state(instance_id)
     }
 
     #[napi]

@@ -175,7 +175,7 @@ export interface Recorded {
   at: number;
 }
 
-const ALL_EVENTS = ['sdkStateReady', 'sdkStateNotReady', 'kickedOut', 'netStateChange', 'error', 'sdkDestroy'];
+const ALL_EVENTS = ['sdkStateReady', 'sdkStateNotReady', 'kickedOut', 'netStateChange', 'error', 'sdkDestroy', 'userSigExpiring'];
 
 /** Records every event of an instance, and lets a test await the next matching one. */
 export class Recorder {

@@ -247,7 +247,8 @@ async fn login(shared: &Arc<Shared>, peer: SocketAddr, query: &ConnectQuery, req
                 Err(r) => Err(r),
             };
             match checked {
-                Ok(expires_at) => (user_id, expires_at, false),
+                // The vendor session keeps the expiry in Unix seconds.
+                Ok(sig) => (user_id, sig.user_sig_expire_time / 1000, false),
                 Err(r) => {
                     let counts = r.counts_as_failure();
                     return Err(refuse(shared, peer, req, r.code(), &r.to_string(), counts, Some(&user_id)).await);

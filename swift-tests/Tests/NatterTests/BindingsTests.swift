@@ -72,8 +72,8 @@ final class BindingsTests: XCTestCase {
         XCTAssertFalse(result.repeatLogin)
         XCTAssertTrue(client.isReady(), "getters are true as soon as login returns")
         XCTAssertEqual(client.loginUser(), "alice")
-        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connecting))
-        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connected))
+        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connecting, reason: .login, retryInMs: nil))
+        XCTAssertEqual(recorder.events.next(), .netStateChange(state: .connected, reason: .loggedIn, retryInMs: nil))
         XCTAssertEqual(recorder.events.next(), .sdkReady)
 
         let repeated = try blocking { try await client.login(userId: "bob", userSig: "anything") }
@@ -82,7 +82,7 @@ final class BindingsTests: XCTestCase {
 
         try blocking { try await client.logout() }
         // logout resolves only after its events were delivered: they are there without waiting.
-        XCTAssertEqual(recorder.events.drain(), [.sdkNotReady, .netStateChange(state: .disconnected)])
+        XCTAssertEqual(recorder.events.drain(), [.sdkNotReady, .netStateChange(state: .disconnected, reason: .loggedOut, retryInMs: nil)])
         XCTAssertFalse(client.isReady())
 
         try blocking { try await client.destroy() }

@@ -39,9 +39,10 @@ func show(_ item: [String: Any]) -> String {
     return "#\(id) err \(item["code"] as? Int ?? -1)"
 }
 
-let connecting = #"netStateChange {"state":"connecting"}"#
-let connected = #"netStateChange {"state":"connected"}"#
-let disconnected = #"netStateChange {"state":"disconnected"}"#
+// `reason` (a Natter addition) says why: a login connects, its acceptance connects, a logout ends.
+let connecting = #"netStateChange {"reason":"login","state":"connecting"}"#
+let connected = #"netStateChange {"reason":"loggedIn","state":"connected"}"#
+let disconnected = #"netStateChange {"reason":"loggedOut","state":"disconnected"}"#
 let ready = "sdkStateReady {}"
 let notReady = "sdkStateNotReady {}"
 

@@ -35,6 +35,17 @@ final class Waiter<T>: @unchecked Sendable {
         return items.removeFirst()
     }
 
+    /// Waits out `duration` (the waiting is the test: nothing may arrive); returns what arrived first, if anything.
+    func arrival(within duration: TimeInterval) -> T? {
+        cond.lock()
+        defer { cond.unlock() }
+        let deadline = Date().addingTimeInterval(duration)
+        while items.isEmpty {
+            if !cond.wait(until: deadline) { return nil }
+        }
+        return items.removeFirst()
+    }
+
     /// Items already there, without waiting.
     func drain() -> [T] {
         cond.lock()

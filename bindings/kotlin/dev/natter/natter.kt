@@ -660,6 +660,9 @@ internal interface UniffiForeignFutureCompleteVoid : com.sun.jna.Callback {
 internal interface UniffiCallbackInterfaceChatListenerMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`event`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
+internal interface UniffiCallbackInterfaceUserSigProviderMethod0 : com.sun.jna.Callback {
+    fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,)
+}
 internal interface UniffiCallbackInterfaceHubSinkMethod0 : com.sun.jna.Callback {
     fun callback(`uniffiHandle`: Long,`item`: RustBuffer.ByValue,`uniffiOutReturn`: Pointer,uniffiCallStatus: UniffiRustCallStatus,)
 }
@@ -679,6 +682,25 @@ internal open class UniffiVTableCallbackInterfaceChatListener(
         `uniffiFree` = other.`uniffiFree`
         `uniffiClone` = other.`uniffiClone`
         `onEvent` = other.`onEvent`
+    }
+
+}
+@Structure.FieldOrder("uniffiFree", "uniffiClone", "fetchUserSig")
+internal open class UniffiVTableCallbackInterfaceUserSigProvider(
+    @JvmField internal var `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+    @JvmField internal var `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+    @JvmField internal var `fetchUserSig`: UniffiCallbackInterfaceUserSigProviderMethod0? = null,
+) : Structure() {
+    class UniffiByValue(
+        `uniffiFree`: UniffiCallbackInterfaceFree? = null,
+        `uniffiClone`: UniffiCallbackInterfaceClone? = null,
+        `fetchUserSig`: UniffiCallbackInterfaceUserSigProviderMethod0? = null,
+    ): UniffiVTableCallbackInterfaceUserSigProvider(`uniffiFree`,`uniffiClone`,`fetchUserSig`,), Structure.ByValue
+
+   internal fun uniffiSetValue(other: UniffiVTableCallbackInterfaceUserSigProvider) {
+        `uniffiFree` = other.`uniffiFree`
+        `uniffiClone` = other.`uniffiClone`
+        `fetchUserSig` = other.`fetchUserSig`
     }
 
 }
@@ -734,6 +756,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_natter_checksum_method_chatclient_destroy(
     ): Int
+    external fun uniffi_natter_checksum_method_chatclient_get_session_state(
+    ): Int
     external fun uniffi_natter_checksum_method_chatclient_instance_id(
     ): Int
     external fun uniffi_natter_checksum_method_chatclient_is_ready(
@@ -748,7 +772,15 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_natter_checksum_method_chatclient_server_time_ms(
     ): Int
+    external fun uniffi_natter_checksum_method_chatclient_set_app_state(
+    ): Int
+    external fun uniffi_natter_checksum_method_chatclient_set_network_reachable(
+    ): Int
+    external fun uniffi_natter_checksum_method_chatclient_update_user_sig(
+    ): Int
     external fun uniffi_natter_checksum_method_chatlistener_on_event(
+    ): Int
+    external fun uniffi_natter_checksum_method_usersigprovider_fetch_user_sig(
     ): Int
     external fun uniffi_natter_checksum_method_hub_clear_sink(
     ): Int
@@ -764,15 +796,27 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_natter_checksum_method_hub_logout(
     ): Int
+    external fun uniffi_natter_checksum_method_hub_provide_user_sig(
+    ): Int
     external fun uniffi_natter_checksum_method_hub_server_time_ms(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_session_state(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_set_app_state(
     ): Int
     external fun uniffi_natter_checksum_method_hub_set_log_level(
     ): Int
+    external fun uniffi_natter_checksum_method_hub_set_network_reachable(
+    ): Int
     external fun uniffi_natter_checksum_method_hub_set_sink(
+    ): Int
+    external fun uniffi_natter_checksum_method_hub_update_user_sig(
     ): Int
     external fun uniffi_natter_checksum_method_hubsink_on_item(
     ): Int
     external fun uniffi_natter_checksum_constructor_chatclient_new(
+    ): Int
+    external fun uniffi_natter_checksum_constructor_chatclient_with_user_sig_provider(
     ): Int
     external fun uniffi_natter_checksum_constructor_hub_new(
     ): Int
@@ -794,6 +838,7 @@ internal object UniffiLib {
         Native.register(UniffiLib::class.java, findLibraryName(componentName = "natter"))
         uniffiCallbackInterfaceChatListener.register(this)
         uniffiCallbackInterfaceHubSink.register(this)
+        uniffiCallbackInterfaceUserSigProvider.register(this)
         
     }
 
@@ -804,10 +849,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_natter_fn_constructor_chatclient_new(`config`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_natter_fn_constructor_chatclient_with_user_sig_provider(`config`: RustBuffer.ByValue,`provider`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_natter_fn_method_chatclient_add_listener(`ptr`: Long,`listener`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_natter_fn_method_chatclient_destroy(`ptr`: Long,
     ): Long
+    external fun uniffi_natter_fn_method_chatclient_get_session_state(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_natter_fn_method_chatclient_instance_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_natter_fn_method_chatclient_is_ready(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -822,6 +871,12 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_natter_fn_method_chatclient_server_time_ms(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_natter_fn_method_chatclient_set_app_state(`ptr`: Long,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_method_chatclient_set_network_reachable(`ptr`: Long,`reachable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_method_chatclient_update_user_sig(`ptr`: Long,`userSig`: RustBuffer.ByValue,
+    ): Long
     external fun uniffi_natter_fn_clone_chatlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_natter_fn_free_chatlistener(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -830,6 +885,14 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_natter_fn_method_chatlistener_on_event(`ptr`: Long,`event`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_natter_fn_clone_usersigprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_natter_fn_free_usersigprovider(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_init_callback_vtable_usersigprovider(`vtable`: UniffiVTableCallbackInterfaceUserSigProvider,
+    ): Unit
+    external fun uniffi_natter_fn_method_usersigprovider_fetch_user_sig(`ptr`: Long,
+    ): Long
     external fun uniffi_natter_fn_clone_hub(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_natter_fn_free_hub(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -850,12 +913,22 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_natter_fn_method_hub_logout(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_natter_fn_method_hub_provide_user_sig(`ptr`: Long,`requestId`: Long,`userSig`: RustBuffer.ByValue,`error`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_natter_fn_method_hub_server_time_ms(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Double
+    external fun uniffi_natter_fn_method_hub_session_state(`ptr`: Long,`instanceId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_natter_fn_method_hub_set_app_state(`ptr`: Long,`instanceId`: RustBuffer.ByValue,`state`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_natter_fn_method_hub_set_log_level(`ptr`: Long,`level`: Double,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_natter_fn_method_hub_set_network_reachable(`ptr`: Long,`instanceId`: RustBuffer.ByValue,`reachable`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_natter_fn_method_hub_set_sink(`ptr`: Long,`sink`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_natter_fn_method_hub_update_user_sig(`ptr`: Long,`instanceId`: RustBuffer.ByValue,`userSig`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_natter_fn_clone_hubsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_natter_fn_free_hubsink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1003,6 +1076,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_natter_checksum_method_chatclient_destroy() and 0xFFFF) != 20338) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_natter_checksum_method_chatclient_get_session_state() and 0xFFFF) != 50277) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_natter_checksum_method_chatclient_instance_id() and 0xFFFF) != 61708) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1024,7 +1100,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_natter_checksum_method_chatclient_server_time_ms() and 0xFFFF) != 31769) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_natter_checksum_method_chatclient_set_app_state() and 0xFFFF) != 5400) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_chatclient_set_network_reachable() and 0xFFFF) != 65417) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_chatclient_update_user_sig() and 0xFFFF) != 9763) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_natter_checksum_method_chatlistener_on_event() and 0xFFFF) != 58304) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_usersigprovider_fetch_user_sig() and 0xFFFF) != 12838) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_method_hub_clear_sink() and 0xFFFF) != 52178) {
@@ -1048,19 +1136,37 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_natter_checksum_method_hub_logout() and 0xFFFF) != 60399) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_natter_checksum_method_hub_provide_user_sig() and 0xFFFF) != 26500) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_natter_checksum_method_hub_server_time_ms() and 0xFFFF) != 6773) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_session_state() and 0xFFFF) != 7213) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_set_app_state() and 0xFFFF) != 54755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_method_hub_set_log_level() and 0xFFFF) != 65213) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_natter_checksum_method_hub_set_network_reachable() and 0xFFFF) != 50692) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_natter_checksum_method_hub_set_sink() and 0xFFFF) != 759) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_method_hub_update_user_sig() and 0xFFFF) != 44651) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_method_hubsink_on_item() and 0xFFFF) != 44908) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_constructor_chatclient_new() and 0xFFFF) != 23451) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_natter_checksum_constructor_chatclient_with_user_sig_provider() and 0xFFFF) != 50860) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_natter_checksum_constructor_hub_new() and 0xFFFF) != 59090) {
@@ -1119,6 +1225,95 @@ internal suspend fun<T, F, E: kotlin.Exception> uniffiRustCallAsync(
         freeFunc(rustFuture)
     }
 }
+internal inline fun<T> uniffiTraitInterfaceCallAsync(
+    crossinline makeCall: suspend () -> T,
+    crossinline handleSuccess: (T) -> Unit,
+    crossinline handleError: (UniffiRustCallStatus.ByValue) -> Unit,
+    uniffiOutDroppedCallback: UniffiForeignFutureDroppedCallbackStruct,
+) {
+    // Using `GlobalScope` is labeled as a "delicate API" and generally discouraged in Kotlin programs, since it breaks structured concurrency.
+    // However, our parent task is a Rust future, so we're going to need to break structure concurrency in any case.
+    //
+    // Uniffi does its best to support structured concurrency across the FFI.
+    // If the Rust future is dropped, `uniffiForeignFutureDroppedCallbackImpl` is called, which will cancel the Kotlin coroutine if it's still running.
+    @OptIn(DelicateCoroutinesApi::class)
+    val job = GlobalScope.launch coroutineBlock@ {
+        // Note: it's important we call either `handleSuccess` or `handleError` exactly once.  Each
+        // call consumes an Arc reference, which means there should be no possibility of a double
+        // call.  The following code is structured so that will will never call both `handleSuccess`
+        // and `handleError`, even in the face of weird exceptions.
+        //
+        // In extreme circumstances we may not call either, for example if we fail to make the JNA
+        // call to `handleSuccess`.  This means we will leak the Arc reference, which is better than
+        // double-freeing it.
+        val callResult = try {
+            makeCall()
+        } catch(e: kotlin.Exception) {
+            handleError(
+                UniffiRustCallStatus.create(
+                    UNIFFI_CALL_UNEXPECTED_ERROR,
+                    FfiConverterString.lower(e.toString()),
+                )
+            )
+            return@coroutineBlock
+        }
+        handleSuccess(callResult)
+    }
+    val handle = uniffiForeignFutureHandleMap.insert(job)
+    uniffiOutDroppedCallback.uniffiSetValue(UniffiForeignFutureDroppedCallbackStruct(handle, uniffiForeignFutureDroppedCallbackImpl))
+}
+
+internal inline fun<T, reified E: Throwable> uniffiTraitInterfaceCallAsyncWithError(
+    crossinline makeCall: suspend () -> T,
+    crossinline handleSuccess: (T) -> Unit,
+    crossinline handleError: (UniffiRustCallStatus.ByValue) -> Unit,
+    crossinline lowerError: (E) -> RustBuffer.ByValue,
+    uniffiOutDroppedCallback: UniffiForeignFutureDroppedCallbackStruct,
+) {
+    // See uniffiTraitInterfaceCallAsync for details on `DelicateCoroutinesApi`
+    @OptIn(DelicateCoroutinesApi::class)
+    val job = GlobalScope.launch coroutineBlock@ {
+        // See the note in uniffiTraitInterfaceCallAsync for details on `handleSuccess` and
+        // `handleError`.
+        val callResult = try {
+            makeCall()
+        } catch(e: kotlin.Exception) {
+            if (e is E) {
+                handleError(
+                    UniffiRustCallStatus.create(
+                        UNIFFI_CALL_ERROR,
+                        lowerError(e),
+                    )
+                )
+            } else {
+                handleError(
+                    UniffiRustCallStatus.create(
+                        UNIFFI_CALL_UNEXPECTED_ERROR,
+                        FfiConverterString.lower(e.toString()),
+                    )
+                )
+            }
+            return@coroutineBlock
+        }
+        handleSuccess(callResult)
+    }
+    val handle = uniffiForeignFutureHandleMap.insert(job)
+    uniffiOutDroppedCallback.uniffiSetValue(UniffiForeignFutureDroppedCallbackStruct(handle, uniffiForeignFutureDroppedCallbackImpl))
+}
+
+internal val uniffiForeignFutureHandleMap = UniffiHandleMap<Job>()
+
+internal object uniffiForeignFutureDroppedCallbackImpl: UniffiForeignFutureDroppedCallback {
+    override fun callback(handle: Long) {
+        val job = uniffiForeignFutureHandleMap.remove(handle)
+        if (!job.isCompleted) {
+            job.cancel()
+        }
+    }
+}
+
+// For testing
+public fun uniffiForeignFutureHandleCount() = uniffiForeignFutureHandleMap.size
 
 // Public interface members begin here.
 
@@ -1292,6 +1487,29 @@ private class JavaLangRefCleanable(
     val cleanable: java.lang.ref.Cleaner.Cleanable
 ) : UniffiCleaner.Cleanable {
     override fun clean() = cleanable.clean()
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterUInt: FfiConverter<UInt, Int> {
+    override fun lift(value: Int): UInt {
+        return value.toUInt()
+    }
+
+    override fun read(buf: ByteBuffer): UInt {
+        return lift(buf.getInt())
+    }
+
+    override fun lower(value: UInt): Int {
+        return value.toInt()
+    }
+
+    override fun allocationSize(value: UInt) = 4UL
+
+    override fun write(value: UInt, buf: ByteBuffer) {
+        buf.putInt(value.toInt())
+    }
 }
 
 /**
@@ -1580,6 +1798,11 @@ public interface ChatClientInterface {
     suspend fun `destroyClient`()
     
     /**
+     * Ready, user, link state, last kick, reconnect attempt, next retry, UserSig expiry.
+     */
+    fun `getSessionState`(): SessionState
+    
+    /**
      * The random id that tells this instance apart from others of the same user.
      */
     fun `instanceId`(): kotlin.String
@@ -1609,6 +1832,22 @@ public interface ChatClientInterface {
      * and refreshed by heartbeats); before the first login, the local clock.
      */
     fun `serverTimeMs`(): kotlin.Long
+    
+    /**
+     * App lifecycle: `Active` after `Background` probes the link and reconnects at once if dead.
+     */
+    fun `setAppState`(`state`: AppState)
+    
+    /**
+     * Reachability: `false` disconnects at once with no attempts; `true` probes or reconnects.
+     */
+    fun `setNetworkReachable`(`reachable`: kotlin.Boolean)
+    
+    /**
+     * Presents a new UserSig for the live session; refused (70013 another user's, …): the
+     * session continues on the old one. Not logged in: 2024.
+     */
+    suspend fun `updateUserSig`(`userSig`: kotlin.String)
     
     companion object
 }
@@ -1776,6 +2015,22 @@ open class ChatClient: Disposable, AutoCloseable, ChatClientInterface
 
     
     /**
+     * Ready, user, link state, last kick, reconnect attempt, next retry, UserSig expiry.
+     */override fun `getSessionState`(): SessionState {
+            return FfiConverterTypeSessionState.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_chatclient_get_session_state(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The random id that tells this instance apart from others of the same user.
      */override fun `instanceId`(): kotlin.String {
             return FfiConverterString.lift(
@@ -1903,16 +2158,91 @@ open class ChatClient: Disposable, AutoCloseable, ChatClientInterface
     
 
     
-
+    /**
+     * App lifecycle: `Active` after `Background` probes the link and reconnects at once if dead.
+     */override fun `setAppState`(`state`: AppState)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_chatclient_set_app_state(
+        it,
+        
+        FfiConverterTypeAppState.lower(`state`),_status)
+}
+    }
+    
     
 
-
-    
     
     /**
-     * @suppress
+     * Reachability: `false` disconnects at once with no attempts; `true` probes or reconnects.
+     */override fun `setNetworkReachable`(`reachable`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_chatclient_set_network_reachable(
+        it,
+        
+        FfiConverterBoolean.lower(`reachable`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Presents a new UserSig for the live session; refused (70013 another user's, …): the
+     * session continues on the old one. Not logged in: 2024.
      */
-    companion object
+    @Throws(ChatException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `updateUserSig`(`userSig`: kotlin.String) {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_natter_fn_method_chatclient_update_user_sig(
+                uniffiHandle,
+                
+        FfiConverterString.lower(`userSig`),
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_natter_rust_future_poll_void(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_natter_rust_future_complete_void(future, continuation) },
+        { future -> UniffiLib.ffi_natter_rust_future_free_void(future) },
+        // lift function
+        { },
+        
+        // Error FFI converter
+        ChatException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * `new` with an optional UserSig provider, asked for a new sig ahead of expiry (the earlier
+     * of 5 min before it or 80 % of its lifetime). Without one, `UserSigExpiring` is emitted.
+     */
+    @Throws(ChatException::class) fun `withUserSigProvider`(`config`: ChatConfig, `provider`: UserSigProvider?): ChatClient {
+            return FfiConverterTypeChatClient.lift(
+    uniffiRustCallWithError(ChatException) { _status ->
+    UniffiLib.uniffi_natter_fn_constructor_chatclient_with_user_sig_provider(
+    
+        
+        FfiConverterTypeChatConfig.lower(`config`),
+        FfiConverterOptionalTypeUserSigProvider.lower(`provider`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
@@ -2398,9 +2728,28 @@ public interface HubInterface {
     fun `logout`(`instanceId`: kotlin.String): kotlin.ULong
     
     /**
+     * Answers a `userSigNeeded {requestId}` item: `user_sig` when the face's provider gave one,
+     * otherwise `error` (the provider threw; the session retries with jitter). Returns false for
+     * an unknown or already answered request.
+     */
+    fun `provideUserSig`(`requestId`: kotlin.ULong, `userSig`: kotlin.String?, `error`: kotlin.String?): kotlin.Boolean
+    
+    /**
      * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
      */
     fun `serverTimeMs`(`instanceId`: kotlin.String): kotlin.Double
+    
+    /**
+     * `getSessionState()` as JSON text: `{ready, loginUser, netState, lastKick?: {type, at},
+     * reconnectAttempt, nextRetryAt?, userSigExpireTime?}` (times in Unix ms); an unknown or
+     * destroyed id reads as a fresh, disconnected instance.
+     */
+    fun `sessionState`(`instanceId`: kotlin.String): kotlin.String
+    
+    /**
+     * `setAppState('active' | 'background')`; anything else fails with 9001, as does an unknown id.
+     */
+    fun `setAppState`(`instanceId`: kotlin.String, `state`: kotlin.String)
     
     /**
      * `setLogLevel` (process-wide): 0 = debug, 1 = info, 2 = warn, 3 = error, 4 = silent; any
@@ -2409,10 +2758,21 @@ public interface HubInterface {
     fun `setLogLevel`(`level`: kotlin.Double)
     
     /**
+     * `setNetworkReachable(bool)` (unknown id: 9002).
+     */
+    fun `setNetworkReachable`(`instanceId`: kotlin.String, `reachable`: kotlin.Boolean)
+    
+    /**
      * Attaches the one sink (replacing any other); items queued before it are delivered first,
      * in order.
      */
     fun `setSink`(`sink`: HubSink)
+    
+    /**
+     * Submits `updateUserSig` now (unknown id: 9002; not logged in: 2024; refused: the server's
+     * code, e.g. 70013, and the session continues).
+     */
+    fun `updateUserSig`(`instanceId`: kotlin.String, `userSig`: kotlin.String): kotlin.ULong
     
     companion object
 }
@@ -2651,6 +3011,27 @@ open class Hub: Disposable, AutoCloseable, HubInterface
 
     
     /**
+     * Answers a `userSigNeeded {requestId}` item: `user_sig` when the face's provider gave one,
+     * otherwise `error` (the provider threw; the session retries with jitter). Returns false for
+     * an unknown or already answered request.
+     */override fun `provideUserSig`(`requestId`: kotlin.ULong, `userSig`: kotlin.String?, `error`: kotlin.String?): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_provide_user_sig(
+        it,
+        
+        FfiConverterULong.lower(`requestId`),
+        FfiConverterOptionalString.lower(`userSig`),
+        FfiConverterOptionalString.lower(`error`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The server's clock in Unix ms; the local clock before the first login or for an unknown id.
      */override fun `serverTimeMs`(`instanceId`: kotlin.String): kotlin.Double {
             return FfiConverterDouble.lift(
@@ -2664,6 +3045,43 @@ open class Hub: Disposable, AutoCloseable, HubInterface
     }
     )
     }
+    
+
+    
+    /**
+     * `getSessionState()` as JSON text: `{ready, loginUser, netState, lastKick?: {type, at},
+     * reconnectAttempt, nextRetryAt?, userSigExpireTime?}` (times in Unix ms); an unknown or
+     * destroyed id reads as a fresh, disconnected instance.
+     */override fun `sessionState`(`instanceId`: kotlin.String): kotlin.String {
+            return FfiConverterString.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_session_state(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * `setAppState('active' | 'background')`; anything else fails with 9001, as does an unknown id.
+     */
+    @Throws(ChatException::class)override fun `setAppState`(`instanceId`: kotlin.String, `state`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatException) { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_set_app_state(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),
+        FfiConverterString.lower(`state`),_status)
+}
+    }
+    
     
 
     
@@ -2686,6 +3104,24 @@ open class Hub: Disposable, AutoCloseable, HubInterface
 
     
     /**
+     * `setNetworkReachable(bool)` (unknown id: 9002).
+     */
+    @Throws(ChatException::class)override fun `setNetworkReachable`(`instanceId`: kotlin.String, `reachable`: kotlin.Boolean)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatException) { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_set_network_reachable(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),
+        FfiConverterBoolean.lower(`reachable`),_status)
+}
+    }
+    
+    
+
+    
+    /**
      * Attaches the one sink (replacing any other); items queued before it are delivered first,
      * in order.
      */override fun `setSink`(`sink`: HubSink)
@@ -2699,6 +3135,25 @@ open class Hub: Disposable, AutoCloseable, HubInterface
 }
     }
     
+    
+
+    
+    /**
+     * Submits `updateUserSig` now (unknown id: 9002; not logged in: 2024; refused: the server's
+     * code, e.g. 70013, and the session continues).
+     */override fun `updateUserSig`(`instanceId`: kotlin.String, `userSig`: kotlin.String): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_natter_fn_method_hub_update_user_sig(
+        it,
+        
+        FfiConverterString.lower(`instanceId`),
+        FfiConverterString.lower(`userSig`),_status)
+}
+    }
+    )
+    }
     
 
     
@@ -3061,6 +3516,354 @@ public object FfiConverterTypeHubSink: FfiConverter<HubSink, Long> {
 }
 
 
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The app's source of fresh UserSigs (Kotlin `suspend fun`, Swift `async throws`): called ahead
+ * of expiry, one call at a time; a thrown error is retried with jitter until the sig expires.
+ */
+public interface UserSigProvider {
+    
+    suspend fun `fetchUserSig`(): kotlin.String
+    
+    companion object
+}
+
+/**
+ * The app's source of fresh UserSigs (Kotlin `suspend fun`, Swift `async throws`): called ahead
+ * of expiry, one call at a time; a thrown error is retried with jitter until the sig expires.
+ */
+open class UserSigProviderImpl: Disposable, AutoCloseable, UserSigProvider
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_natter_fn_free_usersigprovider(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_natter_fn_clone_usersigprovider(handle, status)
+        }
+    }
+
+    
+    @Throws(ChatException::class)
+    @Suppress("ASSIGNED_BUT_NEVER_ACCESSED_VARIABLE")
+    override suspend fun `fetchUserSig`() : kotlin.String {
+        return uniffiRustCallAsync(
+        callWithHandle { uniffiHandle ->
+            UniffiLib.uniffi_natter_fn_method_usersigprovider_fetch_user_sig(
+                uniffiHandle,
+                
+            )
+        },
+        { future, callback, continuation -> UniffiLib.ffi_natter_rust_future_poll_rust_buffer(future, callback, continuation) },
+        { future, continuation -> UniffiLib.ffi_natter_rust_future_complete_rust_buffer(future, continuation) },
+        { future -> UniffiLib.ffi_natter_rust_future_free_rust_buffer(future) },
+        // lift function
+        { FfiConverterString.lift(it) },
+        // Error FFI converter
+        ChatException.ErrorHandler,
+    )
+    }
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+
+// Put the implementation in an object so we don't pollute the top-level namespace
+internal object uniffiCallbackInterfaceUserSigProvider {
+    internal object `fetchUserSig`: UniffiCallbackInterfaceUserSigProviderMethod0 {
+        override fun callback(`uniffiHandle`: Long,`uniffiFutureCallback`: UniffiForeignFutureCompleteRustBuffer,`uniffiCallbackData`: Long,`uniffiOutDroppedCallback`: UniffiForeignFutureDroppedCallbackStruct,) {
+            val uniffiObj = FfiConverterTypeUserSigProvider.handleMap.get(uniffiHandle)
+            val makeCall = suspend { ->
+                uniffiObj.`fetchUserSig`(
+                )
+            }
+            val uniffiHandleSuccess = { returnValue: kotlin.String ->
+                val uniffiResult = UniffiForeignFutureResultRustBuffer.UniffiByValue(
+                    FfiConverterString.lower(returnValue),
+                    UniffiRustCallStatus.ByValue()
+                )
+                uniffiResult.write()
+                uniffiFutureCallback.callback(uniffiCallbackData, uniffiResult)
+            }
+            val uniffiHandleError = { callStatus: UniffiRustCallStatus.ByValue ->
+                uniffiFutureCallback.callback(
+                    uniffiCallbackData,
+                    UniffiForeignFutureResultRustBuffer.UniffiByValue(
+                        RustBuffer.ByValue(),
+                        callStatus,
+                    ),
+                )
+            }
+            uniffiTraitInterfaceCallAsyncWithError(
+                makeCall,
+                uniffiHandleSuccess,
+                uniffiHandleError,
+                { e: ChatException -> FfiConverterTypeChatError.lower(e) },
+                uniffiOutDroppedCallback
+            )
+        }
+    }
+
+    internal object uniffiFree: UniffiCallbackInterfaceFree {
+        override fun callback(handle: Long) {
+            FfiConverterTypeUserSigProvider.handleMap.remove(handle)
+        }
+    }
+
+    internal object uniffiClone: UniffiCallbackInterfaceClone {
+        override fun callback(handle: Long): Long {
+            return FfiConverterTypeUserSigProvider.handleMap.clone(handle)
+        }
+    }
+
+    internal var vtable = UniffiVTableCallbackInterfaceUserSigProvider.UniffiByValue(
+        uniffiFree,
+        uniffiClone,
+        `fetchUserSig`,
+    )
+
+    // Registers the foreign callback with the Rust side.
+    // This method is generated for each callback interface.
+    internal fun register(lib: UniffiLib) {
+        lib.uniffi_natter_fn_init_callback_vtable_usersigprovider(vtable)
+    }
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeUserSigProvider: FfiConverter<UserSigProvider, Long> {
+    internal val handleMap = UniffiHandleMap<UserSigProvider>()
+
+    override fun lower(value: UserSigProvider): Long {
+        if (value is UserSigProviderImpl) {
+             // Rust-implemented object.  Clone the handle and return it
+            return value.uniffiCloneHandle()
+         } else {
+            // Kotlin object, generate a new vtable handle and return that.
+            return handleMap.insert(value)
+         }
+    }
+
+    override fun lift(value: Long): UserSigProvider {
+        if ((value and 1.toLong()) == 0.toLong()) {
+            // Rust-generated handle, construct a new class that uses the handle to implement the
+            // interface
+            return UserSigProviderImpl(UniffiWithHandle, value)
+        } else {
+            // Kotlin-generated handle, get the object from the handle map
+            return handleMap.remove(value)
+        }
+    }
+
+    override fun read(buf: ByteBuffer): UserSigProvider {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: UserSigProvider) = 8UL
+
+    override fun write(value: UserSigProvider, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
 
 /**
  * Options of one client instance. Unset optional fields take the Rust defaults
@@ -3088,6 +3891,11 @@ data class ChatConfig (
     var `reconnectMinDelayMs`: kotlin.ULong? = null 
     , 
     var `reconnectMaxDelayMs`: kotlin.ULong? = null 
+    , 
+    /**
+     * Deadline of the ping sent on `set_app_state(Active)` / `set_network_reachable(true)`.
+     */
+    var `probeTimeoutMs`: kotlin.ULong? = null 
     , 
     /**
      * PEM text of CA certificates trusted for `wss://` besides the Mozilla roots (a private
@@ -3118,6 +3926,7 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalULong.read(buf),
             FfiConverterOptionalULong.read(buf),
+            FfiConverterOptionalULong.read(buf),
             FfiConverterSequenceString.read(buf),
         )
     }
@@ -3131,6 +3940,7 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
             FfiConverterOptionalULong.allocationSize(value.`loginTimeoutMs`) +
             FfiConverterOptionalULong.allocationSize(value.`reconnectMinDelayMs`) +
             FfiConverterOptionalULong.allocationSize(value.`reconnectMaxDelayMs`) +
+            FfiConverterOptionalULong.allocationSize(value.`probeTimeoutMs`) +
             FfiConverterSequenceString.allocationSize(value.`extraRootCertsPem`)
     )
 
@@ -3143,6 +3953,7 @@ public object FfiConverterTypeChatConfig: FfiConverterRustBuffer<ChatConfig> {
             FfiConverterOptionalULong.write(value.`loginTimeoutMs`, buf)
             FfiConverterOptionalULong.write(value.`reconnectMinDelayMs`, buf)
             FfiConverterOptionalULong.write(value.`reconnectMaxDelayMs`, buf)
+            FfiConverterOptionalULong.write(value.`probeTimeoutMs`, buf)
             FfiConverterSequenceString.write(value.`extraRootCertsPem`, buf)
     }
 }
@@ -3183,6 +3994,16 @@ data class InstanceOptions (
      * `wss://` besides the Mozilla roots (a private CA). Bad PEM: code 9001.
      */
     var `extraRootCertsPem`: kotlin.String? = null 
+    , 
+    /**
+     * JS `probeTimeoutMs`: deadline of the ping sent on foreground / network back.
+     */
+    var `probeTimeoutMs`: kotlin.Double? = null 
+    , 
+    /**
+     * The face has a `userSigProvider`: the hub asks it through `userSigNeeded` items.
+     */
+    var `userSigProvider`: kotlin.Boolean? = null 
     
 ){
     
@@ -3208,6 +4029,8 @@ public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOp
             FfiConverterOptionalDouble.read(buf),
             FfiConverterOptionalDouble.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalDouble.read(buf),
+            FfiConverterOptionalBoolean.read(buf),
         )
     }
 
@@ -3220,7 +4043,9 @@ public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOp
             FfiConverterOptionalDouble.allocationSize(value.`loginTimeoutMs`) +
             FfiConverterOptionalDouble.allocationSize(value.`reconnectMinDelayMs`) +
             FfiConverterOptionalDouble.allocationSize(value.`reconnectMaxDelayMs`) +
-            FfiConverterOptionalString.allocationSize(value.`extraRootCertsPem`)
+            FfiConverterOptionalString.allocationSize(value.`extraRootCertsPem`) +
+            FfiConverterOptionalDouble.allocationSize(value.`probeTimeoutMs`) +
+            FfiConverterOptionalBoolean.allocationSize(value.`userSigProvider`)
     )
 
     override fun write(value: InstanceOptions, buf: ByteBuffer) {
@@ -3233,6 +4058,49 @@ public object FfiConverterTypeInstanceOptions: FfiConverterRustBuffer<InstanceOp
             FfiConverterOptionalDouble.write(value.`reconnectMinDelayMs`, buf)
             FfiConverterOptionalDouble.write(value.`reconnectMaxDelayMs`, buf)
             FfiConverterOptionalString.write(value.`extraRootCertsPem`, buf)
+            FfiConverterOptionalDouble.write(value.`probeTimeoutMs`, buf)
+            FfiConverterOptionalBoolean.write(value.`userSigProvider`, buf)
+    }
+}
+
+
+
+/**
+ * The last kick this instance received, `at_ms` in Unix milliseconds (local clock).
+ */
+data class LastKick (
+    var `kickType`: KickType
+    , 
+    var `atMs`: kotlin.Long
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLastKick: FfiConverterRustBuffer<LastKick> {
+    override fun read(buf: ByteBuffer): LastKick {
+        return LastKick(
+            FfiConverterTypeKickType.read(buf),
+            FfiConverterLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: LastKick) = (
+            FfiConverterTypeKickType.allocationSize(value.`kickType`) +
+            FfiConverterLong.allocationSize(value.`atMs`)
+    )
+
+    override fun write(value: LastKick, buf: ByteBuffer) {
+            FfiConverterTypeKickType.write(value.`kickType`, buf)
+            FfiConverterLong.write(value.`atMs`, buf)
     }
 }
 
@@ -3279,6 +4147,124 @@ public object FfiConverterTypeLoginResult: FfiConverterRustBuffer<LoginResult> {
             FfiConverterOptionalString.write(value.`errorInfo`, buf)
     }
 }
+
+
+
+/**
+ * A snapshot of one instance's session (`getSessionState()`); times are Unix milliseconds.
+ */
+data class SessionState (
+    /**
+     * Between `SDK_READY` and `SDK_NOT_READY`.
+     */
+    var `ready`: kotlin.Boolean
+    , 
+    /**
+     * The logged-in userID, `""` when not logged in.
+     */
+    var `loginUser`: kotlin.String
+    , 
+    var `netState`: NetState
+    , 
+    var `lastKick`: LastKick?
+    , 
+    /**
+     * Reconnect attempts since the link was last up and stable.
+     */
+    var `reconnectAttempt`: kotlin.UInt
+    , 
+    /**
+     * When the next reconnect attempt starts, while one is being waited for (local clock).
+     */
+    var `nextRetryAtMs`: kotlin.Long?
+    , 
+    /**
+     * When the session's current UserSig expires (server clock), once the server told us.
+     */
+    var `userSigExpireTimeMs`: kotlin.Long?
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSessionState: FfiConverterRustBuffer<SessionState> {
+    override fun read(buf: ByteBuffer): SessionState {
+        return SessionState(
+            FfiConverterBoolean.read(buf),
+            FfiConverterString.read(buf),
+            FfiConverterTypeNetState.read(buf),
+            FfiConverterOptionalTypeLastKick.read(buf),
+            FfiConverterUInt.read(buf),
+            FfiConverterOptionalLong.read(buf),
+            FfiConverterOptionalLong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SessionState) = (
+            FfiConverterBoolean.allocationSize(value.`ready`) +
+            FfiConverterString.allocationSize(value.`loginUser`) +
+            FfiConverterTypeNetState.allocationSize(value.`netState`) +
+            FfiConverterOptionalTypeLastKick.allocationSize(value.`lastKick`) +
+            FfiConverterUInt.allocationSize(value.`reconnectAttempt`) +
+            FfiConverterOptionalLong.allocationSize(value.`nextRetryAtMs`) +
+            FfiConverterOptionalLong.allocationSize(value.`userSigExpireTimeMs`)
+    )
+
+    override fun write(value: SessionState, buf: ByteBuffer) {
+            FfiConverterBoolean.write(value.`ready`, buf)
+            FfiConverterString.write(value.`loginUser`, buf)
+            FfiConverterTypeNetState.write(value.`netState`, buf)
+            FfiConverterOptionalTypeLastKick.write(value.`lastKick`, buf)
+            FfiConverterUInt.write(value.`reconnectAttempt`, buf)
+            FfiConverterOptionalLong.write(value.`nextRetryAtMs`, buf)
+            FfiConverterOptionalLong.write(value.`userSigExpireTimeMs`, buf)
+    }
+}
+
+
+
+/**
+ * Whether the app is on screen (`setAppState`). Coming back to `Active` probes the link.
+ */
+
+enum class AppState {
+    
+    ACTIVE,
+    BACKGROUND;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAppState: FfiConverterRustBuffer<AppState> {
+    override fun read(buf: ByteBuffer) = try {
+        AppState.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: AppState) = 4UL
+
+    override fun write(value: AppState, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -3800,10 +4786,26 @@ sealed class ChatEvent {
     }
     
     /**
-     * `netStateChange`, only on an actual change.
+     * `netStateChange`, only on an actual change. `reason` says why (a Natter addition, as is
+     * `retry_in_ms`: set on `Disconnected` while a reconnect attempt is scheduled).
      */
     data class NetStateChange(
-        val `state`: dev.natter.NetState) : ChatEvent()
+        val `state`: dev.natter.NetState, 
+        val `reason`: dev.natter.NetReason, 
+        val `retryInMs`: kotlin.ULong?) : ChatEvent()
+        
+    {
+        
+
+        companion object
+    }
+    
+    /**
+     * Natter `userSigExpiring`: the session's UserSig expires at `expire_time_ms` (Unix ms,
+     * server clock) and no provider renews it: call `update_user_sig` before then.
+     */
+    data class UserSigExpiring(
+        val `expireTimeMs`: kotlin.Long) : ChatEvent()
         
     {
         
@@ -3853,12 +4855,17 @@ public object FfiConverterTypeChatEvent : FfiConverterRustBuffer<ChatEvent>{
                 )
             4 -> ChatEvent.NetStateChange(
                 FfiConverterTypeNetState.read(buf),
+                FfiConverterTypeNetReason.read(buf),
+                FfiConverterOptionalULong.read(buf),
                 )
-            5 -> ChatEvent.Error(
+            5 -> ChatEvent.UserSigExpiring(
+                FfiConverterLong.read(buf),
+                )
+            6 -> ChatEvent.Error(
                 FfiConverterInt.read(buf),
                 FfiConverterString.read(buf),
                 )
-            6 -> ChatEvent.SdkDestroy
+            7 -> ChatEvent.SdkDestroy
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -3888,6 +4895,15 @@ public object FfiConverterTypeChatEvent : FfiConverterRustBuffer<ChatEvent>{
             (
                 4UL
                 + FfiConverterTypeNetState.allocationSize(value.`state`)
+                + FfiConverterTypeNetReason.allocationSize(value.`reason`)
+                + FfiConverterOptionalULong.allocationSize(value.`retryInMs`)
+            )
+        }
+        is ChatEvent.UserSigExpiring -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterLong.allocationSize(value.`expireTimeMs`)
             )
         }
         is ChatEvent.Error -> {
@@ -3924,16 +4940,23 @@ public object FfiConverterTypeChatEvent : FfiConverterRustBuffer<ChatEvent>{
             is ChatEvent.NetStateChange -> {
                 buf.putInt(4)
                 FfiConverterTypeNetState.write(value.`state`, buf)
+                FfiConverterTypeNetReason.write(value.`reason`, buf)
+                FfiConverterOptionalULong.write(value.`retryInMs`, buf)
+                Unit
+            }
+            is ChatEvent.UserSigExpiring -> {
+                buf.putInt(5)
+                FfiConverterLong.write(value.`expireTimeMs`, buf)
                 Unit
             }
             is ChatEvent.Error -> {
-                buf.putInt(5)
+                buf.putInt(6)
                 FfiConverterInt.write(value.`code`, buf)
                 FfiConverterString.write(value.`message`, buf)
                 Unit
             }
             is ChatEvent.SdkDestroy -> {
-                buf.putInt(6)
+                buf.putInt(7)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
@@ -4091,6 +5114,79 @@ public object FfiConverterTypeKickType: FfiConverterRustBuffer<KickType> {
 
 
 /**
+ * Why the link state changed (`NET_STATE_CHANGE` `data.reason`).
+ */
+
+enum class NetReason {
+    
+    /**
+     * `login`: connecting for a `login` call.
+     */
+    LOGIN,
+    /**
+     * `reconnect`: connecting again after a lost link (silent re-login).
+     */
+    RECONNECT,
+    /**
+     * `foreground`: connecting at once because the app came back to the foreground.
+     */
+    FOREGROUND,
+    /**
+     * `networkBack`: connecting at once because the network came back.
+     */
+    NETWORK_BACK,
+    /**
+     * `loggedIn`: the server accepted the (re-)login.
+     */
+    LOGGED_IN,
+    /**
+     * `linkLost`: the connection failed, closed, or stopped answering.
+     */
+    LINK_LOST,
+    /**
+     * `networkUnreachable`: the app said the network is gone; no attempts until it returns.
+     */
+    NETWORK_UNREACHABLE,
+    /**
+     * `loginFailed`: a login was refused or timed out.
+     */
+    LOGIN_FAILED,
+    /**
+     * `loggedOut`, `kicked`, `destroyed`: the session ended.
+     */
+    LOGGED_OUT,
+    KICKED,
+    DESTROYED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeNetReason: FfiConverterRustBuffer<NetReason> {
+    override fun read(buf: ByteBuffer) = try {
+        NetReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: NetReason) = 4UL
+
+    override fun write(value: NetReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Link state (`NET_STATE_CHANGE` `data.state`: `connected`, `connecting`, `disconnected`).
  */
 
@@ -4206,6 +5302,38 @@ public object FfiConverterOptionalULong: FfiConverterRustBuffer<kotlin.ULong?> {
 /**
  * @suppress
  */
+public object FfiConverterOptionalLong: FfiConverterRustBuffer<kotlin.Long?> {
+    override fun read(buf: ByteBuffer): kotlin.Long? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterLong.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Long?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterLong.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Long?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterLong.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?> {
     override fun read(buf: ByteBuffer): kotlin.Double? {
         if (buf.get().toInt() == 0) {
@@ -4238,6 +5366,38 @@ public object FfiConverterOptionalDouble: FfiConverterRustBuffer<kotlin.Double?>
 /**
  * @suppress
  */
+public object FfiConverterOptionalBoolean: FfiConverterRustBuffer<kotlin.Boolean?> {
+    override fun read(buf: ByteBuffer): kotlin.Boolean? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterBoolean.read(buf)
+    }
+
+    override fun allocationSize(value: kotlin.Boolean?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterBoolean.allocationSize(value)
+        }
+    }
+
+    override fun write(value: kotlin.Boolean?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterBoolean.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?> {
     override fun read(buf: ByteBuffer): kotlin.String? {
         if (buf.get().toInt() == 0) {
@@ -4260,6 +5420,70 @@ public object FfiConverterOptionalString: FfiConverterRustBuffer<kotlin.String?>
         } else {
             buf.put(1)
             FfiConverterString.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeUserSigProvider: FfiConverterRustBuffer<UserSigProvider?> {
+    override fun read(buf: ByteBuffer): UserSigProvider? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeUserSigProvider.read(buf)
+    }
+
+    override fun allocationSize(value: UserSigProvider?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeUserSigProvider.allocationSize(value)
+        }
+    }
+
+    override fun write(value: UserSigProvider?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeUserSigProvider.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeLastKick: FfiConverterRustBuffer<LastKick?> {
+    override fun read(buf: ByteBuffer): LastKick? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeLastKick.read(buf)
+    }
+
+    override fun allocationSize(value: LastKick?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeLastKick.allocationSize(value)
+        }
+    }
+
+    override fun write(value: LastKick?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeLastKick.write(value, buf)
         }
     }
 }

@@ -216,7 +216,7 @@ class HubOrderTest : NatterTest() {
         fun of(id: String) = items.filter { it["instanceId"] == id || (it["kind"] == "settled" && id == newer) }
         assertEquals(listOf(CONNECTING, CONNECTED, loginOk(second), READY), showAll(of(newer)))
         assertEquals(
-            listOf("kickedOut {\"type\":\"multipleAccount\"}", NOT_READY, DISCONNECTED),
+            listOf("kickedOut {\"type\":\"multipleAccount\"}", NOT_READY, KICKED_DISCONNECTED),
             showAll(of(older)),
         )
         assertFalse(b.isReady(older))
@@ -224,7 +224,7 @@ class HubOrderTest : NatterTest() {
 
         server.restKick("alice")
         assertEquals(
-            listOf("kickedOut {\"type\":\"REST_API_Kick\"}", NOT_READY, DISCONNECTED),
+            listOf("kickedOut {\"type\":\"REST_API_Kick\"}", NOT_READY, KICKED_DISCONNECTED),
             (1..3).map { js.next() }.onEach { assertEquals(newer, it["instanceId"]) }.map(::show),
         )
     }

@@ -77,9 +77,11 @@ fun waitUntil(what: String, pollMs: Long = 1, condition: () -> Boolean) {
 }
 
 // The items of one instance, as `show` writes them.
-const val CONNECTING = "netStateChange {\"state\":\"connecting\"}"
-const val CONNECTED = "netStateChange {\"state\":\"connected\"}"
-const val DISCONNECTED = "netStateChange {\"state\":\"disconnected\"}"
+// `reason` (a Natter addition) says why: a login connects, its acceptance connects, a logout ends.
+const val CONNECTING = "netStateChange {\"reason\":\"login\",\"state\":\"connecting\"}"
+const val CONNECTED = "netStateChange {\"reason\":\"loggedIn\",\"state\":\"connected\"}"
+const val DISCONNECTED = "netStateChange {\"reason\":\"loggedOut\",\"state\":\"disconnected\"}"
+const val KICKED_DISCONNECTED = "netStateChange {\"reason\":\"kicked\",\"state\":\"disconnected\"}"
 const val READY = "sdkStateReady {}"
 const val NOT_READY = "sdkStateNotReady {}"
 const val DESTROYED = "sdkDestroy {\"SDKAppID\":$DEV_APP}"

@@ -7,6 +7,7 @@ import dev.natter.ChatConfig
 import dev.natter.ChatEvent
 import dev.natter.ChatException
 import dev.natter.ChatListener
+import dev.natter.NetReason
 import dev.natter.NetState
 import dev.natter.Platform
 import java.io.File
@@ -172,7 +173,8 @@ class Recorder : ChatListener {
         val before = mutableListOf<ChatEvent>()
         while (true) {
             val e = next()
-            if (e == target) return before
+            // By `show`: a net-state change matches by its state (reason and retry are extra).
+            if (show(e) == show(target)) return before
             before += e
         }
     }
@@ -200,7 +202,8 @@ fun show(e: ChatEvent): String = when (e) {
 
 fun show(events: List<ChatEvent>) = events.map(::show)
 
-fun net(state: NetState): ChatEvent = ChatEvent.NetStateChange(state)
+/** A net-state change to [state]; compared by [show], which leaves out `reason` and `retryInMs`. */
+fun net(state: NetState): ChatEvent = ChatEvent.NetStateChange(state, NetReason.LINK_LOST, null)
 
 /** Runs [block], which must throw a ChatException; returns its code. */
 inline fun codeOf(block: () -> Unit): Int {

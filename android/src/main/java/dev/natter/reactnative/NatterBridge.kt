@@ -51,6 +51,33 @@ class NatterBridge(private val hub: Hub = Hub()) : AutoCloseable {
         errorMap(e)
     }
 
+    /** Natter `updateUserSig`: the call id; the outcome arrives as a `settled` item. */
+    fun updateUserSig(instanceId: String, userSig: String): Double =
+        hub.updateUserSig(instanceId, userSig).toDouble()
+
+    /** Answers a `userSigNeeded {requestId}` item: `ok` → [value] is the sig, else the provider's error. */
+    fun provideUserSig(requestId: Double, ok: Boolean, value: String): Boolean =
+        hub.provideUserSig(requestId.toLong().toULong(), if (ok) value else null, if (ok) null else value)
+
+    /** `{}`, or `{code, message}` (9001 for a state other than active/background, 9002 unknown id). */
+    fun setAppState(instanceId: String, state: String): Map<String, Any?> = try {
+        hub.setAppState(instanceId, state)
+        emptyMap()
+    } catch (e: ChatException) {
+        errorMap(e)
+    }
+
+    /** `{}`, or `{code, message}` (9002 unknown id). */
+    fun setNetworkReachable(instanceId: String, reachable: Boolean): Map<String, Any?> = try {
+        hub.setNetworkReachable(instanceId, reachable)
+        emptyMap()
+    } catch (e: ChatException) {
+        errorMap(e)
+    }
+
+    /** `getSessionState()` as the JSON text Rust wrote. */
+    fun getSessionState(instanceId: String): String = hub.sessionState(instanceId)
+
     /** The module is going away: stop emitting and release the hub (Rust ends its instances). */
     override fun close() {
         hub.clearSink()
@@ -69,6 +96,8 @@ class NatterBridge(private val hub: Hub = Hub()) : AutoCloseable {
             reconnectMinDelayMs = js.number("reconnectMinDelayMs"),
             reconnectMaxDelayMs = js.number("reconnectMaxDelayMs"),
             extraRootCertsPem = js["extraRootCertsPem"] as? String,
+            probeTimeoutMs = js.number("probeTimeoutMs"),
+            userSigProvider = js["userSigProvider"] as? Boolean,
         )
 
         /** A [HubItem] as the contract's `NatterItem`. */

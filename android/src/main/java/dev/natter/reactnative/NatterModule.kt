@@ -45,6 +45,19 @@ class NatterModule(context: ReactApplicationContext) : NativeNatterSpec(context)
 
     override fun setLogLevel(level: Double): WritableMap = toWritableMap(bridge.setLogLevel(level))
 
+    override fun updateUserSig(instanceId: String, userSig: String): Double = bridge.updateUserSig(instanceId, userSig)
+
+    override fun provideUserSig(requestId: Double, ok: Boolean, value: String): Boolean =
+        bridge.provideUserSig(requestId, ok, value)
+
+    override fun setAppState(instanceId: String, state: String): WritableMap =
+        toWritableMap(bridge.setAppState(instanceId, state))
+
+    override fun setNetworkReachable(instanceId: String, reachable: Boolean): WritableMap =
+        toWritableMap(bridge.setNetworkReachable(instanceId, reachable))
+
+    override fun getSessionState(instanceId: String): String = bridge.getSessionState(instanceId)
+
     override fun invalidate() {
         bridge.close()
         super.invalidate()
