@@ -10,19 +10,22 @@
 #                               and prints every row (part of scripts/test.sh), not that numbers are good
 #   --json PATH                 where the JSON goes
 #   --no-size                   skip the size builds (section 6) in a full run
+#   --build-only                build what the full run needs, measure nothing
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NATTER_CACHE="${NATTER_CACHE:-$HOME/.cache/natter}"
 target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 quick=0
 size=1
+build_only=0
 json="$target_dir/bench/results.json"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-size) size=0 ;;
+    --build-only) build_only=1 ;;
     --json) json="$2"; shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--no-size] [--json PATH]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--no-size] [--build-only] [--json PATH]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -106,6 +109,7 @@ if [ "$size" = 1 ]; then
   PATH="$NATTER_CACHE/cargo-bloat/bin:$PATH" cargo bloat --release -p natter --lib --crate-type cdylib --crates -n 15 \
     >"$target_dir/bench/bloat-crates.txt"
 fi
+[ "$build_only" = 0 ] || exit 0
 only=()
 [ "$size" = 1 ] || only=(--only 1,2,3,4,5,7)
 "$bin" --json "$json" "${only[@]}" "${artifacts[@]}"

@@ -6,11 +6,9 @@ use crate::child::ServerChild;
 use crate::report::Row;
 use crate::stats::quantile_us;
 use crate::wire;
-use futures_util::{SinkExt, StreamExt};
 use natter::{ChatClient, ChatConfig, ChatEvent};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedReceiver;
-use tokio_tungstenite::tungstenite::Message;
 
 const EVENT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -30,24 +28,37 @@ async fn until(events: &mut UnboundedReceiver<ChatEvent>, wanted: fn(&ChatEvent)
     );
 }
 
-/// The bare floor as any app would write it: `connect_async` (Nagle off) + one text echo.
-async fn floor_sample(url: &str) -> Duration {
+/// The bare floor: tokio-tungstenite connect + upgrade + one text echo (small buffers, Nagle
+/// off, as Natter's client).
+async fn floor_sample(echo: &ServerChild) -> Duration {
     let start = Instant::now();
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, None, true)
+    let ws = wire::floor_once(wire::source(0), echo.addr)
         .await
         .expect("the echo server accepts");
-    ws.send(Message::text(wire::ECHO_TEXT)).await.expect("send");
-    ws.next().await.expect("an echo").expect("an echo");
     let elapsed = start.elapsed();
-    let _ = ws.close(None).await;
+    drop(ws);
+    elapsed
+}
+
+/// The same bare client logging in to Natter's server: what the server adds, with no SDK.
+async fn raw_login_sample(natter: &ServerChild, sig: &str, i: usize) -> Duration {
+    let frame = wire::login_frame("bench-raw", sig, &format!("raw-{i}"));
+    let start = Instant::now();
+    let ws = wire::natter_login(wire::source(0), natter.addr, &frame)
+        .await
+        .expect("a raw login");
+    let elapsed = start.elapsed();
+    drop(ws);
     elapsed
 }
 
 pub async fn login(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Row> {
     let sig = wire::user_sig("bench-login");
-    let (mut floor, mut resolved, mut ready) = (vec![], vec![], vec![]);
-    for _ in 0..n {
-        floor.push(floor_sample(&echo.url()).await);
+    let raw_sig = wire::user_sig("bench-raw");
+    let (mut floor, mut raw, mut resolved, mut ready) = (vec![], vec![], vec![], vec![]);
+    for i in 0..n {
+        floor.push(floor_sample(echo).await);
+        raw.push(raw_login_sample(natter, &raw_sig, i).await);
         let start = Instant::now();
         let client = ChatClient::new(ChatConfig::new(natter_server::DEV_SDK_APP_ID).with_server_url(natter.url()))
             .expect("a valid config");
@@ -61,6 +72,16 @@ pub async fn login(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Ro
     let mut rows = vec![];
     for (q, label) in [(0.5, "p50"), (0.99, "p99")] {
         let f = quantile_us(&mut floor, q);
+        rows.push(
+            Row::new(
+                "1",
+                format!("login: bare ws client → loginOk (no SDK), {label}"),
+                quantile_us(&mut raw, q),
+                "µs",
+            )
+            .against("ws connect+upgrade+echo", f)
+            .note("what the server adds"),
+        );
         rows.push(
             Row::new(
                 "1",
