@@ -26,9 +26,12 @@ pub struct Held {
     tasks: JoinSet<()>,
 }
 
-impl Drop for Held {
-    fn drop(&mut self) {
+impl Held {
+    /// Closes every connection and waits until their sockets are gone, so the next
+    /// measurement starts with the file descriptors free.
+    async fn release(mut self) {
         self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
     }
 }
 
@@ -110,18 +113,20 @@ async fn measure(server: &ServerChild, n: usize, login: bool, idle_window: Durat
     // The thing measured: CPU spent while nothing but heartbeats happens.
     tokio::time::sleep(idle_window).await;
     let cpu = procfs::cpu_time(server.pid()) - cpu0;
-    let ready = held.ready.max(1) as f64;
+    let (ready_n, failed, took) = (held.ready, held.failed, held.took);
+    held.release().await;
+    let ready = ready_n.max(1) as f64;
     Measured {
-        ready: held.ready,
-        failed: held.failed,
-        took: held.took,
+        ready: ready_n,
+        failed,
+        took,
         rss_per_conn: after.saturating_sub(before) as f64 / ready,
         // % of one core per 10k sessions.
         idle_cpu_per_10k: cpu.as_secs_f64() / t0.elapsed().as_secs_f64() * 100.0 * 10_000.0 / ready,
     }
 }
 
-pub async fn run(n: usize, idle_window: Duration) -> Vec<Row> {
+pub async fn run(n: usize, asked: usize, fd_limit: u64, idle_window: Duration) -> Vec<Row> {
     let echo = ServerChild::echo();
     let floor = measure(&echo, n, false, idle_window).await;
     drop(echo);
@@ -131,7 +136,14 @@ pub async fn run(n: usize, idle_window: Duration) -> Vec<Row> {
         Row::new("3", "capacity: ready sessions held by one server", m.ready as f64, "")
             .against("echo connections held", floor.ready as f64)
             .note(format!(
-                "asked {n}; failed natter {} / echo {}; set-up took {:.1} s / {:.1} s; {} sources",
+                "{}failed natter {} / echo {}; set-up took {:.1} s / {:.1} s; {} sources",
+                if n < asked {
+                    format!(
+                        "asked {asked}, capped at {n} by RLIMIT_NOFILE {fd_limit} (hard limit, not raisable here); "
+                    )
+                } else {
+                    String::new()
+                },
                 m.failed,
                 floor.failed,
                 m.took.as_secs_f64(),

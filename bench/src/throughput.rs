@@ -76,13 +76,35 @@ async fn drive(server: &ServerChild, op: Op, workers: usize, window: Duration) -
     }
 }
 
-pub async fn run(natter: &ServerChild, echo: &ServerChild, worker_counts: &[usize], window: Duration) -> Vec<Row> {
+/// Sums rounds of the same measurement.
+fn total(rounds: &[Rate]) -> Rate {
+    let n = rounds.len() as f64;
+    Rate {
+        per_sec: rounds.iter().map(|r| r.per_sec).sum::<f64>() / n,
+        cpu_us_per_op: rounds.iter().map(|r| r.cpu_us_per_op).sum::<f64>() / n,
+        errors: rounds.iter().map(|r| r.errors).sum(),
+    }
+}
+
+/// `rounds` alternating echo/natter windows of `window / rounds` each, so both see the same
+/// drift in the load of a shared machine.
+pub async fn run(
+    natter: &ServerChild,
+    echo: &ServerChild,
+    worker_counts: &[usize],
+    window: Duration,
+    rounds: u32,
+) -> Vec<Row> {
     let mut rows = vec![];
     for &workers in worker_counts {
-        let floor = drive(echo, Op::Echo, workers, window).await;
-        let login = drive(natter, Op::Login, workers, window).await;
+        let (mut floors, mut logins) = (vec![], vec![]);
+        for _ in 0..rounds {
+            floors.push(drive(echo, Op::Echo, workers, window / rounds).await);
+            logins.push(drive(natter, Op::Login, workers, window / rounds).await);
+        }
+        let (floor, login) = (total(&floors), total(&logins));
         let note = format!(
-            "{:.1} s window, generator co-located, {} sources; errors: natter {}, echo {}",
+            "{:.1} s in {rounds} alternating rounds, generator co-located, {} sources; errors: natter {}, echo {}",
             window.as_secs_f64(),
             wire::SOURCES,
             login.errors,
