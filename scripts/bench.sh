@@ -63,14 +63,18 @@ has $json_rows" >&2; exit 1; }
   exit 0
 fi
 
-cargo build --locked --release -p natter -p natter-bench
-bin="$target_dir/release/natter-bench"
 if [ "$size" = 1 ]; then
-  # Shipped profile ([profile.release]: lto, codegen-units 1, opt-level s). The linker strips
-  # the cdylib in every variant so raw sizes compare; natter-bench strips copies again anyway.
-  artifacts+=(--artifact "x86_64-linux cdylib, opt s=$target_dir/release/libnatter.so")
-  artifacts+=(--artifact "x86_64-linux staticlib, opt s=$target_dir/release/libnatter.a")
-  # Variants in their own target dirs, so they never invalidate the main build.
+  # The shipped profile ([profile.release]: lto, codegen-units 1, opt-level s), the library alone:
+  # built together with natter-bench its dependencies would get the server's extra features.
+  # Copied aside, because the next build in this target dir replaces target/release/libnatter.*.
+  cargo build --locked --release -p natter --lib
+  shipped="$target_dir/bench-size/opt-s"
+  mkdir -p "$shipped"
+  cp "$target_dir/release/libnatter.so" "$target_dir/release/libnatter.a" "$shipped/"
+  artifacts+=(--artifact "x86_64-linux cdylib, opt s=$shipped/libnatter.so")
+  artifacts+=(--artifact "x86_64-linux staticlib, opt s=$shipped/libnatter.a")
+  # Variants in their own target dirs, so they never invalidate the main build. (The linker
+  # keeps symbols, [profile.release] strip = "debuginfo"; natter-bench strips copies.)
   variant() { # name, env assignments...
     local name="$1"; shift
     env CARGO_TARGET_DIR="$target_dir/bench-size/$name" CARGO_INCREMENTAL=0 "$@" \
@@ -97,8 +101,9 @@ if [ "$size" = 1 ]; then
     >"$SDKROOT/usr/include/TargetConditionals.h"
   for t in aarch64-linux-android armv7-linux-androideabi aarch64-apple-ios; do
     v="${t//-/_}"
-    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" \
-      "CFLAGS_$v=--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1" \
+    cflags="--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
+    [[ "$t" != *apple* ]] || cflags="$cflags -isystem $SDKROOT/usr/include"
+    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" \
       cargo rustc --locked --release -p natter --lib --target "$t" --crate-type staticlib >&2
     artifacts+=(--artifact "$t staticlib, opt s=$mobile_dir/$t/release/libnatter.a")
   done
@@ -109,6 +114,8 @@ if [ "$size" = 1 ]; then
   PATH="$NATTER_CACHE/cargo-bloat/bin:$PATH" cargo bloat --release -p natter --lib --crate-type cdylib --crates -n 15 \
     >"$target_dir/bench/bloat-crates.txt"
 fi
+cargo build --locked --release -p natter-bench
+bin="$target_dir/release/natter-bench"
 [ "$build_only" = 0 ] || exit 0
 only=()
 [ "$size" = 1 ] || only=(--only 1,2,3,4,5,7)
