@@ -16,6 +16,8 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 stage "rust: unit and integration tests"
 # tests/faults.rs puts toxiproxy between client and server; install it (go install) when missing.
 bash scripts/install-toxiproxy.sh >/dev/null
+# server/tests/directory.rs and cluster.rs start their own redis-server children; install it (apt) when missing.
+bash scripts/install-redis.sh >/dev/null
 # Includes tests/faults.rs and the 2,000-client tests/reconnect_storm.rs (10,000: scripts/storm.sh).
 cargo test --workspace --locked
 

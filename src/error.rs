@@ -1,31 +1,14 @@
 //! Every failure the public API reports: a typed enum whose variants carry the reference SDK's
 //! numeric codes (the README lists them), plus Natter's own codes in the 9000 range.
 
-/// Numeric codes, named as in the reference SDK where it has one.
+/// Numeric codes, named as in the reference SDK where it has one. The values live in the table the
+/// server shares (`natter_protocol::code`); this module re-exports the client's part of it.
 pub mod code {
-    pub const NO_SDKAPPID: i32 = 2000;
-    pub const NO_IDENTIFIER: i32 = 2002;
-    pub const NO_USERSIG: i32 = 2003;
-    pub const USER_NOT_LOGGED_IN: i32 = 2024;
-    pub const REPEAT_LOGIN: i32 = 2025;
-    pub const NETWORK_ERROR: i32 = 2800;
-    pub const NETWORK_TIMEOUT: i32 = 2801;
-    pub const SDK_IS_NOT_READY: i32 = 2999;
-    pub const LOGIN_FAILED: i32 = 3001;
-    pub const KICKED_OUT_MULT_DEVICE: i32 = 3002;
-    pub const KICKED_OUT_MULT_ACCOUNT: i32 = 3003;
-    pub const KICKED_OUT_USERSIG_EXPIRED: i32 = 3004;
-    pub const LOGGED_OUT: i32 = 3005;
-    pub const KICKED_OUT_REST_API: i32 = 3006;
-    /// The server is over one of its connection caps (HTTP 429/503 on the upgrade, or its
-    /// `error` frame); a silent reconnect keeps retrying with backoff.
-    pub const SERVER_OVERLOADED: i32 = 60022;
-    /// Natter extension: an option or argument is present but invalid (bad URL, zero interval…).
-    pub const INVALID_ARGUMENT: i32 = 9001;
-    /// Natter extension: the instance was destroyed; create a new one.
-    pub const INSTANCE_DESTROYED: i32 = 9002;
-    /// Natter extension: a bug inside Natter (e.g. a caught panic). Please report it.
-    pub const INTERNAL: i32 = 9003;
+    pub use natter_protocol::code::{
+        INSTANCE_DESTROYED, INTERNAL, INVALID_ARGUMENT, KICKED_OUT_MULT_ACCOUNT, KICKED_OUT_MULT_DEVICE,
+        KICKED_OUT_REST_API, KICKED_OUT_USERSIG_EXPIRED, LOGGED_OUT, LOGIN_FAILED, NETWORK_ERROR, NETWORK_TIMEOUT,
+        NO_IDENTIFIER, NO_SDKAPPID, NO_USERSIG, REPEAT_LOGIN, SDK_IS_NOT_READY, SERVER_OVERLOADED, USER_NOT_LOGGED_IN,
+    };
 }
 
 /// Error returned by every fallible call. `code()` is the number apps switch on.

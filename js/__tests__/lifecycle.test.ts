@@ -108,8 +108,8 @@ describe('logout and destroy', () => {
     expect(b.isReady()).toBe(true);
     expect(rb.names()).not.toContain(EVENT.SDK_NOT_READY);
     const online = await server.rest('/v4/openim/query_online_status', { To_Account: ['lo-2'], IsNeedDetail: 1 });
-    expect(JSON.stringify(online)).toContain('android');
-    expect(JSON.stringify(online)).not.toContain('"web"');
+    expect(JSON.stringify(online)).toContain('"Android"');
+    expect(JSON.stringify(online)).not.toContain('"Web"');
   });
 
   test('logout while logged out rejects 2024 with an Error carrying code, message, data', async () => {

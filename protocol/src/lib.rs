@@ -6,6 +6,7 @@
 //! `docs/protocol.md` documents every frame with an example.
 
 mod close;
+pub mod code;
 mod frames;
 pub mod identifier;
 mod types;

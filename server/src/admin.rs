@@ -146,6 +146,17 @@ pub async fn query_online_status(server: &ServerHandle, users: &[&str], detail: 
     admin_post(server, crate::rest::QUERY_ONLINE_STATUS_PATH, body).await
 }
 
+/// The online instances of `user_id` across the cluster (Natter endpoint).
+pub async fn list_instances(server: &ServerHandle, user_id: &str) -> std::io::Result<Value> {
+    admin_post(server, crate::rest::LIST_INSTANCES_PATH, json!({"UserID": user_id})).await
+}
+
+/// Kicks one instance of `user_id` wherever it is connected (Natter endpoint).
+pub async fn kick_instance(server: &ServerHandle, user_id: &str, instance_id: &str) -> std::io::Result<Value> {
+    let body = json!({"UserID": user_id, "InstanceID": instance_id});
+    admin_post(server, crate::rest::KICK_INSTANCE_PATH, body).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,19 @@ pub struct Options {
     /// Added to the server clock, in ms (may be negative) [default: 0]
     #[arg(long, global = true, value_name = "N", allow_negative_numbers = true)]
     pub clock_skew_ms: Option<i64>,
+    /// Join a cluster: keep the session directory in this Redis (redis://HOST:PORT[/DB])
+    /// [default: in memory, one node]
+    #[arg(long, global = true, value_name = "URL")]
+    pub redis: Option<String>,
+    /// This node's id in the cluster [default: generated at each start]
+    #[arg(long, global = true, value_name = "ID")]
+    pub node_id: Option<String>,
+    /// Prefix of the cluster's Redis keys [default: natter:SDKAPPID]
+    #[arg(long, global = true, value_name = "P")]
+    pub redis_prefix: Option<String>,
+    /// Milliseconds without a heartbeat after which a node counts as dead [default: 3000]
+    #[arg(long, global = true, value_name = "MS")]
+    pub node_ttl_ms: Option<u64>,
 }
 
 /// The TOML file: keys mirror the flags in snake_case, plus the limits (durations in seconds).
@@ -88,6 +101,11 @@ pub struct FileConfig {
     pub kick_memory_per_user: Option<usize>,
     pub kick_memory_total: Option<usize>,
     pub request_body_timeout_secs: Option<f64>,
+    pub kick_memory_secs: Option<f64>,
+    pub redis: Option<String>,
+    pub redis_prefix: Option<String>,
+    pub node_id: Option<String>,
+    pub node_ttl_secs: Option<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -174,13 +192,40 @@ impl FileConfig {
         if let Some(v) = self.request_body_timeout_secs {
             c.request_body_timeout = secs("request_body_timeout_secs", v)?;
         }
+        if let Some(v) = self.kick_memory_secs {
+            c.kick_memory_ttl = secs("kick_memory_secs", v)?;
+        }
+        if let Some(v) = &self.redis {
+            c.redis_url = Some(v.clone());
+        }
+        if let Some(v) = &self.redis_prefix {
+            c.redis_prefix = Some(v.clone());
+        }
+        if let Some(v) = &self.node_id {
+            c.node_id = Some(v.clone());
+        }
+        if let Some(v) = self.node_ttl_secs {
+            c.node_ttl = secs("node_ttl_secs", v)?;
+        }
         Ok(())
     }
 }
 
 impl Options {
     /// Applies the flags that were given to `c`.
-    pub fn apply(&self, c: &mut ServerConfig) {
+    pub fn apply(&self, c: &mut ServerConfig) -> Result<(), CliError> {
+        if let Some(v) = &self.redis {
+            c.redis_url = Some(v.clone());
+        }
+        if let Some(v) = &self.node_id {
+            c.node_id = Some(v.clone());
+        }
+        if let Some(v) = &self.redis_prefix {
+            c.redis_prefix = Some(v.clone());
+        }
+        if let Some(v) = self.node_ttl_ms {
+            c.node_ttl = std::time::Duration::from_millis(v);
+        }
         if let Some(v) = self.listen {
             c.listen = v;
         }
@@ -202,6 +247,7 @@ impl Options {
         if let Some(v) = self.clock_skew_ms {
             c.clock_skew_ms = v;
         }
+        Ok(())
     }
 }
 
@@ -219,7 +265,20 @@ pub fn resolve(options: &Options) -> Result<ServerConfig, CliError> {
         })?;
         file.apply(&mut config)?;
     }
-    options.apply(&mut config);
+    options.apply(&mut config)?;
+    if let Some(id) = &config.node_id {
+        natter_protocol::identifier::validate(id).map_err(|e| CliError::Invalid(format!("node id {e}")))?;
+    }
+    if let Some(p) = &config.redis_prefix {
+        if p.is_empty() || p.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(CliError::Invalid(
+                "redis prefix must be non-empty, without spaces".into(),
+            ));
+        }
+    }
+    if config.node_ttl < std::time::Duration::from_millis(300) {
+        return Err(CliError::Invalid("node TTL must be at least 0.3 s".into()));
+    }
     if config.secret_key.is_empty() {
         return Err(CliError::Invalid("secret key must not be empty".into()));
     }
@@ -304,6 +363,54 @@ mod tests {
             (3, Policy::Triple, -5000)
         );
         assert!(Cli::try_parse_from(["natter-server", "--policy", "quad"]).is_err());
+    }
+
+    #[test]
+    fn cluster_flags_and_keys() {
+        let c = resolve(&parse(&[]).options).unwrap();
+        assert!(c.redis_url.is_none(), "the memory engine by default");
+        let cli = parse(&[
+            "--redis",
+            "redis://127.0.0.1:6379",
+            "--node-id",
+            "node-a",
+            "--redis-prefix",
+            "prod",
+            "--node-ttl-ms",
+            "1500",
+        ]);
+        let c = resolve(&cli.options).unwrap();
+        assert_eq!(
+            (c.redis_url.as_deref(), c.node_id.as_deref(), c.redis_prefix.as_deref()),
+            (Some("redis://127.0.0.1:6379"), Some("node-a"), Some("prod"))
+        );
+        assert_eq!(c.node_ttl, Duration::from_millis(1500));
+        assert_eq!(c.effective_redis_prefix(), "prod");
+        assert_eq!(ServerConfig::default().effective_redis_prefix(), "natter:1400000001");
+        let file = FileConfig::parse(
+            "redis = \"redis://h:1\"\nnode_id = \"b\"\nredis_prefix = \"x\"\nnode_ttl_secs = 2.5\nkick_memory_secs = 30\n",
+        )
+        .unwrap();
+        let mut c = ServerConfig::default();
+        file.apply(&mut c).unwrap();
+        assert_eq!(
+            (c.redis_url.as_deref(), c.node_id.as_deref()),
+            (Some("redis://h:1"), Some("b"))
+        );
+        assert_eq!(
+            (c.node_ttl, c.kick_memory_ttl),
+            (Duration::from_millis(2500), Duration::from_secs(30))
+        );
+        for bad in [
+            &["--node-id", "bad id"][..],
+            &["--redis-prefix", "a b"],
+            &["--node-ttl-ms", "10"],
+        ] {
+            assert!(
+                matches!(resolve(&parse(bad).options), Err(CliError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

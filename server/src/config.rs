@@ -95,6 +95,18 @@ pub struct ServerConfig {
     pub kick_memory_per_user: usize,
     /// Remembered kicked instances in total (oldest forgotten first).
     pub kick_memory_total: usize,
+    /// How long a kicked instance's `resume` login is refused (wall clock, same on every node).
+    pub kick_memory_ttl: Duration,
+    /// `redis://…` of the shared session directory; `None` = the in-memory engine (one node).
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel; `None` = `natter:{sdk_app_id}`. Nodes of one
+    /// cluster must share it; distinct prefixes let several clusters (or tests) share one Redis.
+    pub redis_prefix: Option<String>,
+    /// This node's name in a cluster; `None` = generated at start (unique per process start).
+    pub node_id: Option<String>,
+    /// A node that has not renewed its heartbeat key for this long is dead: its sessions stop
+    /// counting (Redis engine). Renewed every third of it.
+    pub node_ttl: Duration,
     /// A REST request body must have arrived this long after its headers (slow bodies).
     pub request_body_timeout: Duration,
 }
@@ -143,12 +155,24 @@ impl Default for ServerConfig {
             max_connections: default_max_connections(),
             kick_memory_per_user: 64,
             kick_memory_total: 100_000,
+            kick_memory_ttl: crate::kick_memory::KICK_MEMORY,
+            redis_url: None,
+            redis_prefix: None,
+            node_id: None,
+            node_ttl: Duration::from_secs(3),
             request_body_timeout: Duration::from_secs(30),
         }
     }
 }
 
 impl ServerConfig {
+    /// The Redis key prefix in force (see [`ServerConfig::redis_prefix`]).
+    pub fn effective_redis_prefix(&self) -> String {
+        self.redis_prefix
+            .clone()
+            .unwrap_or_else(|| format!("natter:{}", self.sdk_app_id))
+    }
+
     /// Whether the secret key is the public dev key.
     pub fn uses_dev_key(&self) -> bool {
         self.secret_key == DEV_SECRET_KEY
@@ -178,6 +202,11 @@ impl fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("kick_memory_per_user", &self.kick_memory_per_user)
             .field("kick_memory_total", &self.kick_memory_total)
+            .field("kick_memory_ttl", &self.kick_memory_ttl)
+            .field("redis_url", &self.redis_url.as_deref().map(crate::log_safe::redact_url))
+            .field("redis_prefix", &self.redis_prefix)
+            .field("node_id", &self.node_id)
+            .field("node_ttl", &self.node_ttl)
             .field("request_body_timeout", &self.request_body_timeout)
             .finish()
     }

@@ -2,9 +2,9 @@
 //! exist so the targets exercise the very code the server runs (the frame parser, the router)
 //! without sockets.
 
-use crate::registry::LoginRequest;
-use crate::server::{ConnInfo, Shared};
-use crate::{rest, usersig, ws, ServerConfig};
+use crate::directory::Admission;
+use crate::state::{ConnInfo, Shared};
+use crate::{router, usersig, ws, ServerConfig};
 use axum::body::{to_bytes, Body};
 use axum::http::{Method, Request, Uri};
 use natter_protocol::{ClientFrame, Platform};
@@ -78,17 +78,20 @@ impl RestHarness {
         let method = Method::from_bytes(method.as_bytes()).ok()?;
         let uri = Uri::try_from(uri).ok()?;
         let shared = Shared::new(self.config.clone());
-        let now = std::time::Instant::now();
         let mut sessions = Vec::new();
         for (user, platform) in ONLINE_USERS {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-            let req = LoginRequest {
-                user_id: user,
-                instance_id: user,
+            let admission = Admission {
+                user_id: user.to_owned(),
+                instance_id: user.to_owned(),
                 platform,
                 resume: false,
+                conn: shared.sessions.next_conn(),
+                connected_at_ms: shared.now_ms(),
+                client_version: "fuzz".to_owned(),
             };
-            shared.registry.login(&req, tx, now).ok()?;
+            shared.sessions.insert(admission.clone(), tx);
+            self.runtime.block_on(shared.directory.admit(&admission)).ok()?;
             sessions.push(rx);
         }
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000);
@@ -100,7 +103,7 @@ impl RestHarness {
             accepted: tokio::time::Instant::now(),
             _slot: Arc::new(slot),
         });
-        let router = rest::router(Arc::clone(&shared));
+        let router = router::router(Arc::clone(&shared));
         let answer = self.runtime.block_on(async move {
             let response = router.oneshot(request).await.unwrap_or_else(|never| match never {});
             let status = response.status().as_u16();
@@ -119,7 +122,11 @@ impl RestHarness {
         let online_after = ONLINE_USERS
             .iter()
             .map(|(user, _)| *user)
-            .filter(|user| !shared.registry.online(user).is_empty())
+            .filter(|user| {
+                self.runtime
+                    .block_on(shared.directory.instances(user))
+                    .is_ok_and(|i| !i.is_empty())
+            })
             .collect();
         shared.cancel.cancel();
         drop(sessions);
@@ -135,6 +142,7 @@ impl RestHarness {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rest;
     use serde_json::Value;
 
     fn admin_query(h: &RestHarness) -> String {

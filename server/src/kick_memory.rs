@@ -1,10 +1,11 @@
 //! The memory of recently kicked instances: a `resume` login of one is refused for
 //! [`KICK_MEMORY`]. Bounded per user and in total (the oldest entry is forgotten first), and
-//! expired from the front of a time-ordered queue, so no operation scans all entries.
+//! expired from the front of a time-ordered queue, so no operation scans all entries. Times are
+//! wall-clock, as in the Redis engine, where a kick is a key with a TTL.
 
 use natter_protocol::KickType;
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
 /// How long a kicked instance id is remembered.
 pub const KICK_MEMORY: Duration = Duration::from_secs(10 * 60);
@@ -18,21 +19,29 @@ struct Kick {
 
 #[derive(Debug)]
 pub struct KickMemory {
+    ttl: Duration,
     per_user: usize,
     total: usize,
     /// Per user, oldest first (by `seq`), at most `per_user` entries.
     users: HashMap<String, VecDeque<Kick>>,
     /// (seq, when, user), oldest first. An entry whose kick was already forgotten is stale and
     /// skipped when popped.
-    queue: VecDeque<(u64, Instant, String)>,
+    queue: VecDeque<(u64, SystemTime, String)>,
     len: usize,
     next_seq: u64,
 }
 
 impl KickMemory {
-    /// Limits of 0 act as 1.
+    /// Limits of 0 act as 1. Kicks are remembered for [`KICK_MEMORY`].
+    #[cfg(test)]
     pub fn new(per_user: usize, total: usize) -> Self {
+        Self::with_ttl(KICK_MEMORY, per_user, total)
+    }
+
+    /// Kicks are remembered for `ttl`.
+    pub fn with_ttl(ttl: Duration, per_user: usize, total: usize) -> Self {
         KickMemory {
+            ttl,
             per_user: per_user.max(1),
             total: total.max(1),
             users: HashMap::new(),
@@ -65,10 +74,10 @@ impl KickMemory {
         }
     }
 
-    /// Forgets kicks older than [`KICK_MEMORY`]; work is proportional to what it removes.
-    pub fn expire(&mut self, now: Instant) {
+    /// Forgets kicks older than the TTL; work is proportional to what it removes.
+    pub fn expire(&mut self, now: SystemTime) {
         while let Some((_, at, _)) = self.queue.front() {
-            if now.saturating_duration_since(*at) < KICK_MEMORY {
+            if now.duration_since(*at).unwrap_or_default() < self.ttl {
                 break;
             }
             if let Some((seq, _, user)) = self.queue.pop_front() {
@@ -99,8 +108,9 @@ impl KickMemory {
     }
 
     /// Remembers a kick, forgetting the user's oldest beyond `per_user` and the overall oldest
-    /// beyond `total`. `now` must not go backwards between calls (it is the server's monotonic clock).
-    pub fn remember(&mut self, user: &str, instance_id: &str, kick: KickType, now: Instant) {
+    /// beyond `total`. `now` is the wall clock (kick memory means the same on every node); if it steps
+    /// back, entries queued after the step just expire a little late.
+    pub fn remember(&mut self, user: &str, instance_id: &str, kick: KickType, now: SystemTime) {
         self.forget(user, instance_id);
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -140,7 +150,7 @@ mod tests {
     #[test]
     fn remembers_forgets_and_expires() {
         let mut m = KickMemory::new(64, 1000);
-        let t0 = Instant::now();
+        let t0 = SystemTime::now();
         m.remember("a", "i1", MultipleAccount, t0);
         m.remember("a", "i2", RestApi, t0 + Duration::from_secs(1));
         assert_eq!(m.get("a", "i1"), Some(MultipleAccount));
@@ -164,7 +174,7 @@ mod tests {
     #[test]
     fn per_user_bound_forgets_the_users_oldest() {
         let mut m = KickMemory::new(4, 1000);
-        let now = Instant::now();
+        let now = SystemTime::now();
         for i in 0..10 {
             m.remember("a", &format!("i{i}"), MultipleDevice, now);
         }
@@ -178,7 +188,7 @@ mod tests {
     #[test]
     fn total_bound_forgets_the_overall_oldest() {
         let mut m = KickMemory::new(64, 100);
-        let now = Instant::now();
+        let now = SystemTime::now();
         for i in 0..1000 {
             m.remember(&format!("u{i}"), "i", MultipleAccount, now);
             assert!(m.len() <= 100);
@@ -194,7 +204,7 @@ mod tests {
     fn stale_queue_entries_stay_bounded() {
         // Kick, fresh login (forget), kick again...: one live entry, many forgotten ones.
         let mut m = KickMemory::new(64, 100_000);
-        let now = Instant::now();
+        let now = SystemTime::now();
         for i in 0..100_000 {
             m.remember("a", "i", MultipleAccount, now + Duration::from_micros(i));
             m.forget("a", "i");
@@ -206,7 +216,7 @@ mod tests {
     #[test]
     fn expiry_work_is_proportional_to_what_expires() {
         let mut m = KickMemory::new(64, 100_000);
-        let t0 = Instant::now();
+        let t0 = SystemTime::now();
         for i in 0..50_000u64 {
             m.remember(&format!("u{i}"), "i", MultipleAccount, t0 + Duration::from_millis(i));
         }

@@ -6,16 +6,23 @@
 
 pub mod admin;
 pub mod cli;
+mod cluster;
 mod config;
+pub mod directory;
 #[doc(hidden)]
 pub mod fuzzing;
+mod kick_bus;
 mod kick_memory;
 mod limits;
+mod local_sessions;
 mod log_safe;
+pub mod login_refusal;
+mod node_id;
 pub mod policy;
-mod registry;
-mod rest;
+pub mod rest;
+mod router;
 mod server;
+mod state;
 mod throttle;
 pub mod usersig;
 mod ws;

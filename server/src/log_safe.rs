@@ -58,3 +58,23 @@ mod tests {
         assert_eq!(Escaped(&"y".repeat(64)).to_string(), "y".repeat(64));
     }
 }
+
+/// A connection URL with its credentials (`user:password@`) replaced, for logs and `Debug`.
+pub(crate) fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}://<redacted>@{}", &url[..scheme], &url[at + 1..]),
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn credentials_never_shown() {
+        assert_eq!(
+            super::redact_url("redis://u:secret@10.0.0.1:6379/0"),
+            "redis://<redacted>@10.0.0.1:6379/0"
+        );
+        assert_eq!(super::redact_url("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+    }
+}

@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         let server = match natter_server::start(config).await {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("natter-server: cannot listen: {e}");
+                eprintln!("natter-server: cannot start: {e}");
                 return ExitCode::FAILURE;
             }
         };

@@ -1,20 +1,25 @@
-//! The router: `/ws` (and `/`) plus the admin REST API under `/v4/`, in the reference service's shape.
+//! The admin REST API handlers under `/v4/`, in the reference service's shape, plus Natter's own
+//! per-instance endpoints under `/v4/natter/`.
 
-use crate::server::Shared;
-use crate::{usersig, ws};
+use crate::directory::DirectoryError;
+use crate::state::Shared;
+use crate::usersig;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use natter_protocol::KickType;
+use axum::Json;
+use natter_protocol::{code, KickType, Platform};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
 pub const KICK_PATH: &str = "/v4/im_open_login_svc/kick";
 pub const QUERY_ONLINE_STATUS_PATH: &str = "/v4/openim/query_online_status";
+/// Natter: the online instances of one user (platform, instance id, node, connected-at, version).
+pub const LIST_INSTANCES_PATH: &str = "/v4/natter/list_instances";
+/// Natter: kick one instance of a user (`REST_API_Kick`), wherever it is connected.
+pub const KICK_INSTANCE_PATH: &str = "/v4/natter/kick_instance";
 /// Largest request body we read.
 const MAX_BODY_BYTES: usize = 256 * 1024;
 /// Most accounts one query may ask about.
@@ -38,7 +43,18 @@ impl RestError {
         }
     }
     fn bad_request(info: impl Into<String>) -> Self {
-        RestError::new(60003, info)
+        RestError::new(code::INVALID_PARAMETER, info)
+    }
+}
+
+impl From<DirectoryError> for RestError {
+    fn from(e: DirectoryError) -> Self {
+        tracing::warn!(error = %e, "REST call failed: session directory unavailable");
+        RestError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: code::SERVER_OVERLOADED,
+            info: e.to_string(),
+        }
     }
 }
 
@@ -52,33 +68,18 @@ impl IntoResponse for RestError {
     }
 }
 
-pub(crate) fn router(shared: Arc<Shared>) -> Router {
-    Router::new()
-        .route(natter_protocol::WS_PATH, get(ws::upgrade))
-        // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too (other
-        // methods on `/` stay "unknown API path", as before).
-        .route("/", get(ws::upgrade).fallback(not_found))
-        .route(KICK_PATH, post(kick).fallback(method_not_allowed))
-        .route(
-            QUERY_ONLINE_STATUS_PATH,
-            post(query_online_status).fallback(method_not_allowed),
-        )
-        .fallback(not_found)
-        .with_state(shared)
-}
-
-async fn not_found() -> RestError {
+pub(crate) async fn not_found() -> RestError {
     RestError {
         status: StatusCode::NOT_FOUND,
-        code: 60009,
+        code: code::UNKNOWN_API,
         info: "unknown API path".into(),
     }
 }
 
-async fn method_not_allowed() -> RestError {
+pub(crate) async fn method_not_allowed() -> RestError {
     RestError {
         status: StatusCode::METHOD_NOT_ALLOWED,
-        code: 60009,
+        code: code::UNKNOWN_API,
         info: "method not allowed; use POST".into(),
     }
 }
@@ -95,20 +96,26 @@ fn ok(extra: Value) -> Response {
 async fn admin_request(shared: &Shared, req: Request) -> Result<serde_json::Map<String, Value>, RestError> {
     let cfg = &shared.config;
     let params = Query::<HashMap<String, String>>::try_from_uri(req.uri())
-        .map_err(|_| RestError::new(60002, "invalid query string"))?
+        .map_err(|_| RestError::new(code::REST_BAD_QUERY, "invalid query string"))?
         .0;
     let param = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.is_empty());
     let (Some(app), Some(identifier), Some(sig)) = (param("sdkappid"), param("identifier"), param("usersig")) else {
         return Err(RestError::new(
-            60002,
+            code::REST_BAD_QUERY,
             "missing sdkappid, identifier or usersig in the query string",
         ));
     };
     if app.parse::<u64>().ok() != Some(cfg.sdk_app_id) {
-        return Err(RestError::new(60006, "sdkappid does not match this server"));
+        return Err(RestError::new(
+            code::REST_APP_MISMATCH,
+            "sdkappid does not match this server",
+        ));
     }
     if identifier != cfg.admin_identifier {
-        return Err(RestError::new(60010, "identifier is not the admin account"));
+        return Err(RestError::new(
+            code::REST_NOT_ADMIN,
+            "identifier is not the admin account",
+        ));
     }
     if let Err(e) = usersig::verify_with_skew(
         sig,
@@ -133,8 +140,16 @@ async fn admin_request(shared: &Shared, req: Request) -> Result<serde_json::Map<
     }
 }
 
-async fn kick(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Result<Response, RestError> {
+pub(crate) async fn kick(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Result<Response, RestError> {
     let body = admin_request(&shared, req).await?;
+    let user = user_field(&body)?;
+    let n = shared.kick_user(user, KickType::RestApi).await?;
+    tracing::info!(user = %user, instances = n, "REST kick");
+    Ok(ok(json!({})))
+}
+
+/// The body's `UserID`, checked against the identifier rule.
+fn user_field(body: &serde_json::Map<String, Value>) -> Result<&str, RestError> {
     let user = match body.get("UserID") {
         Some(Value::String(u)) => u,
         _ => return Err(RestError::bad_request("body needs a UserID string")),
@@ -142,14 +157,64 @@ async fn kick(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Result<R
     if let Err(e) = natter_protocol::identifier::validate(user) {
         return Err(RestError::bad_request(format!("UserID {e}")));
     }
-    let n = shared
-        .registry
-        .kick_user(user, KickType::RestApi, std::time::Instant::now());
-    tracing::info!(user = %user, instances = n, "REST kick");
-    Ok(ok(json!({})))
+    Ok(user)
 }
 
-async fn query_online_status(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Result<Response, RestError> {
+/// The platform names of the vendor's REST API (`query_online_status`): desktops are all `PC`.
+pub fn vendor_platform(p: Platform) -> &'static str {
+    match p {
+        Platform::Ios => "iPhone",
+        Platform::Android => "Android",
+        Platform::Web => "Web",
+        Platform::Windows | Platform::Linux => "PC",
+        Platform::Ipad => "iPad",
+        Platform::Mac => "Mac",
+    }
+}
+
+/// `{"UserID": "u"}` → `{"Instances": [{"InstanceID", "Platform", "Node", "ConnectedAt", "ClientVersion"}]}`,
+/// oldest login first, across every node. `Platform` is the vendor name; `ConnectedAt` Unix ms.
+pub(crate) async fn list_instances(
+    State(shared): State<Arc<Shared>>,
+    req: Request<Body>,
+) -> Result<Response, RestError> {
+    let body = admin_request(&shared, req).await?;
+    let user = user_field(&body)?;
+    let instances: Vec<Value> = shared
+        .instances(user)
+        .await?
+        .into_iter()
+        .map(|i| {
+            json!({"InstanceID": i.instance_id, "Platform": vendor_platform(i.platform), "Node": i.conn.node.0,
+                   "ConnectedAt": i.connected_at_ms, "ClientVersion": i.client_version})
+        })
+        .collect();
+    Ok(ok(json!({"Instances": instances})))
+}
+
+/// `{"UserID": "u", "InstanceID": "i"}` → `{"Kicked": 1}` (0 when that instance was not online).
+pub(crate) async fn kick_instance(
+    State(shared): State<Arc<Shared>>,
+    req: Request<Body>,
+) -> Result<Response, RestError> {
+    let body = admin_request(&shared, req).await?;
+    let user = user_field(&body)?;
+    let instance = match body.get("InstanceID") {
+        Some(Value::String(i)) => i,
+        _ => return Err(RestError::bad_request("body needs an InstanceID string")),
+    };
+    if let Err(e) = natter_protocol::identifier::validate_instance_id(instance) {
+        return Err(RestError::bad_request(format!("InstanceID {e}")));
+    }
+    let found = shared.kick_instance(user, instance, KickType::RestApi).await?;
+    tracing::info!(user = %user, instance = %instance, found, "REST kick of one instance");
+    Ok(ok(json!({"Kicked": u8::from(found)})))
+}
+
+pub(crate) async fn query_online_status(
+    State(shared): State<Arc<Shared>>,
+    req: Request<Body>,
+) -> Result<Response, RestError> {
     let body = admin_request(&shared, req).await?;
     let Some(Value::Array(accounts)) = body.get("To_Account") else {
         return Err(RestError::bad_request("body needs a To_Account array"));
@@ -174,12 +239,12 @@ async fn query_online_status(State(shared): State<Arc<Shared>>, req: Request<Bod
         if let Err(e) = natter_protocol::identifier::validate(user) {
             return Err(RestError::bad_request(format!("To_Account entry {e}")));
         }
-        let online = shared.registry.online(user);
+        let online = shared.instances(user).await?;
         let mut r = json!({"To_Account": user, "Status": if online.is_empty() { "Offline" } else { "Online" }});
         if detail {
             r["Detail"] = online
                 .iter()
-                .map(|p| json!({"Platform": p.as_str(), "Status": "Online"}))
+                .map(|i| json!({"Platform": vendor_platform(i.platform), "Status": "Online"}))
                 .collect();
         }
         results.push(r);

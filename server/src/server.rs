@@ -2,22 +2,20 @@
 //! endpoint: each accepted connection takes a per-source slot, then hyper (HTTP/1.1, with
 //! upgrades) hands the request to the axum router.
 
-use crate::limits::{Refusal, SourceLimits, SourceSlot};
-use crate::registry::Registry;
-use crate::throttle::Throttle;
-use crate::{rest, usersig, ServerConfig};
+use crate::cluster::ClusterNode;
+use crate::limits::Refusal;
+use crate::state::{ConnInfo, Engine, Shared};
+use crate::{router, usersig, ServerConfig};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 /// Lifetime of the admin UserSig minted by [`ServerHandle::admin_sig`].
@@ -25,61 +23,6 @@ const ADMIN_SIG_SECS: u64 = 24 * 3600;
 /// Refusals (429/503) answered at once; beyond that a refused connection is just closed, so a
 /// flood cannot pin file descriptors in the 1 s refusal linger.
 const MAX_REFUSALS_IN_FLIGHT: usize = 32;
-
-/// State shared by every connection of one server.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub config: ServerConfig,
-    pub registry: Registry,
-    pub throttle: Throttle,
-    pub limits: Arc<SourceLimits>,
-    pub refusals_in_flight: Arc<AtomicUsize>,
-    pub cancel: CancellationToken,
-    pub tracker: TaskTracker,
-}
-
-impl Shared {
-    /// Fresh state for one server (no listener: `start` and the fuzz hook both build on it).
-    pub(crate) fn new(config: ServerConfig) -> Arc<Shared> {
-        Arc::new(Shared {
-            registry: Registry::new(
-                config.policy,
-                config.max_instances_per_platform,
-                config.kick_memory_per_user,
-                config.kick_memory_total,
-            ),
-            throttle: Throttle::new(
-                config.max_failed_logins,
-                config.max_failed_logins_per_source,
-                config.failed_login_window,
-            ),
-            limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
-            refusals_in_flight: Arc::new(AtomicUsize::new(0)),
-            cancel: CancellationToken::new(),
-            tracker: TaskTracker::new(),
-            config,
-        })
-    }
-
-    /// The server's Unix clock in ms, skew included.
-    pub fn now_ms(&self) -> i64 {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        (d.as_millis() as i64).saturating_add(self.config.clock_skew_ms)
-    }
-
-    pub fn now_unix(&self) -> i64 {
-        self.now_ms().div_euclid(1000)
-    }
-}
-
-/// What the router learns about the TCP connection a request came on.
-#[derive(Debug, Clone)]
-pub(crate) struct ConnInfo {
-    pub peer: SocketAddr,
-    pub accepted: Instant,
-    /// Kept alive by the WebSocket session after the upgrade.
-    pub _slot: Arc<SourceSlot>,
-}
 
 /// A running server. Dropping it without [`ServerHandle::shutdown`] stops it without waiting.
 #[derive(Debug)]
@@ -92,8 +35,20 @@ pub struct ServerHandle {
 pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let listener = bind(config.listen)?;
     let local_addr = listener.local_addr()?;
-    let shared = Shared::new(config);
-    tracing::info!(%local_addr, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
+    let engine = match config.redis_url.clone() {
+        None => Engine::memory(&config),
+        Some(url) => ClusterNode::engine(&config, &url)
+            .await
+            .map_err(|e| std::io::Error::other(format!("cannot reach the Redis session directory: {e}")))?,
+    };
+    let shared = Shared::with_engine(config, engine);
+    if let Some(cluster) = &shared.cluster {
+        cluster
+            .spawn(Arc::clone(&shared.sessions), &shared.cancel, &shared.tracker)
+            .await;
+        tracing::info!(node = %shared.node, prefix = %shared.config.effective_redis_prefix(), "joined the cluster (Redis session directory)");
+    }
+    tracing::info!(%local_addr, node = %shared.node, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
     Ok(ServerHandle { shared, local_addr })
 }
@@ -111,7 +66,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
-    let router = rest::router(Arc::clone(&shared));
+    let router = router::router(Arc::clone(&shared));
     loop {
         let accepted = tokio::select! {
             _ = shared.cancel.cancelled() => break,
@@ -273,9 +228,20 @@ impl ServerHandle {
             .unwrap_or_else(|e| panic!("cannot mint a UserSig for {user_id:?}: {e}"))
     }
 
-    /// Kicked instances the server currently remembers (bounded by the kick memory limits).
-    pub fn remembered_kicks(&self) -> usize {
-        self.shared.registry.remembered_kicks()
+    /// Kicked instances the directory currently remembers (bounded by the kick memory limits;
+    /// with Redis, across the cluster). 0 if the directory cannot be reached.
+    pub async fn remembered_kicks(&self) -> usize {
+        self.shared.directory.remembered_kicks().await.unwrap_or(0)
+    }
+
+    /// This node's id in the cluster (generated per start unless configured).
+    pub fn node_id(&self) -> &str {
+        &self.shared.node.0
+    }
+
+    /// WebSocket sessions whose socket this node holds.
+    pub fn local_sessions(&self) -> usize {
+        self.shared.sessions.len()
     }
 
     /// TCP connections currently holding a slot (REST, WebSocket, not yet identified).
@@ -294,6 +260,9 @@ impl ServerHandle {
         self.shared.cancel.cancel();
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
+        if let Some(cluster) = &self.shared.cluster {
+            cluster.leave().await;
+        }
     }
 }
 

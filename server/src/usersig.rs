@@ -15,6 +15,7 @@ use flate2::read::ZlibDecoder;
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use hmac::{Hmac, Mac};
+use natter_protocol::code;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use std::io::{Read, Write};
@@ -86,19 +87,20 @@ pub enum UserSigError {
 }
 
 impl UserSigError {
+    /// The documented wire code (`natter_protocol::code`).
     pub fn code(&self) -> i32 {
         match self {
-            UserSigError::Expired => 70001,
-            UserSigError::Empty => 70002,
+            UserSigError::Expired => code::USERSIG_EXPIRED,
+            UserSigError::Empty => code::USERSIG_EMPTY,
             UserSigError::Malformed
             | UserSigError::InvalidIdentifier
             | UserSigError::UnexpectedField
             | UserSigError::UnsupportedVersion
             | UserSigError::BadUserbuf
-            | UserSigError::NotYetValid => 70003,
-            UserSigError::BadSignature => 70009,
-            UserSigError::UserMismatch => 70013,
-            UserSigError::AppMismatch => 70014,
+            | UserSigError::NotYetValid => code::USERSIG_INVALID,
+            UserSigError::BadSignature => code::USERSIG_BAD_SIGNATURE,
+            UserSigError::UserMismatch => code::USERSIG_USER_MISMATCH,
+            UserSigError::AppMismatch => code::USERSIG_APP_MISMATCH,
         }
     }
 }

@@ -1,25 +1,22 @@
 //! One WebSocket session: login within the handshake timeout, then ping/logout until the client
 //! leaves, goes idle, is kicked, or the server shuts down.
 
+use crate::directory::{Admission, AdmitError, ConnId, Control};
 use crate::log_safe::Escaped;
-use crate::registry::{ConnId, Control, LoginRequest};
-use crate::server::{ConnInfo, Shared};
+use crate::login_refusal::LoginRefusal;
+use crate::state::{ConnInfo, Shared};
 use crate::usersig;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::Extension;
-use natter_protocol::{identifier, ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
+use natter_protocol::{code, identifier, ClientFrame, CloseCode, KickType, ServerFrame, PROTOCOL_VERSION};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::{timeout, timeout_at, Instant};
 
-/// Code of the `error` frame for protocol violations.
-const PROTOCOL_ERROR_CODE: i32 = 60008;
-/// Code of a refused login whose `userId` or `instanceId` breaks the identifier rule.
-pub(crate) const INVALID_PARAMETER_CODE: i32 = 60003;
 /// How long we keep reading after our close frame so the client gets it (no TCP reset).
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// A client that does not take a frame within this time is dropped.
@@ -130,7 +127,7 @@ impl Session {
         tracing::debug!(peer = %self.info.peer, message, "protocol error");
         let frame = ServerFrame::Error {
             id,
-            code: PROTOCOL_ERROR_CODE,
+            code: code::PROTOCOL_ERROR,
             message: message.to_owned(),
         };
         if self.send(&frame).await {
@@ -156,6 +153,7 @@ impl Session {
 
 struct Authed {
     id: u64,
+    version: u32,
     user_id: String,
     instance_id: String,
     platform: natter_protocol::Platform,
@@ -218,120 +216,175 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
         let msg = format!("unsupported protocol version {version} (this server speaks {PROTOCOL_VERSION})");
         return s.protocol_error(Some(id), &msg).await;
     }
-    let authed =
-        match check_ids(&user_id, &instance_id).and_then(|()| authenticate(&s, sdk_app_id, &user_id, &user_sig)) {
-            Ok(expires_at) => Authed {
-                id,
-                user_id,
-                instance_id,
-                platform,
-                resume,
-                expires_at,
-            },
-            Err((code, message, counts)) => {
-                let ip = s.info.peer.ip();
-                // The claimed id is client input: escaped, and only used as a throttle key when valid.
-                let valid_user = identifier::validate(&user_id).is_ok().then_some(user_id.as_str());
-                tracing::info!(peer = %s.info.peer, claimed_user = %Escaped(&user_id), code, "login refused");
-                if counts {
-                    s.shared
-                        .throttle
-                        .record_failure(ip, valid_user, std::time::Instant::now());
-                }
-                if s.send(&ServerFrame::Error {
-                    id: Some(id),
-                    code,
-                    message,
-                })
-                .await
-                {
-                    s.close(CloseCode::AuthFailed, "login refused").await;
-                }
-                return;
-            }
-        };
+    let checked = match check_ids(&user_id, &instance_id) {
+        Ok(()) => authenticate(&s.shared, s.info.peer.ip(), sdk_app_id, &user_id, &user_sig).await,
+        Err(e) => Err(e),
+    };
+    let authed = match checked {
+        Ok(expires_at) => Authed {
+            id,
+            version,
+            user_id,
+            instance_id,
+            platform,
+            resume,
+            expires_at,
+        },
+        Err(refusal) => return refuse(s, id, &user_id, refusal).await,
+    };
     online(s, authed).await;
 }
 
-/// The identifier rule for the login's `userId` and `instanceId` (60003, counts as a failure).
-fn check_ids(user_id: &str, instance_id: &str) -> Result<(), (i32, String, bool)> {
+/// Answers a refused login with its `error` frame and closes 4002.
+async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
+    let code = refusal.code();
+    // The claimed id is client input: escaped, and only used as a throttle key when valid.
+    let valid_user = identifier::validate(user_id).is_ok().then_some(user_id);
+    tracing::info!(peer = %s.info.peer, claimed_user = %Escaped(user_id), code, "login refused");
+    if refusal.counts_as_failure() {
+        s.shared.record_failure(s.info.peer.ip(), valid_user).await;
+    }
+    let frame = ServerFrame::Error {
+        id: Some(id),
+        code,
+        message: refusal.to_string(),
+    };
+    if s.send(&frame).await {
+        s.close(CloseCode::AuthFailed, "login refused").await;
+    }
+}
+
+/// The identifier rule for the login's `userId` and `instanceId`.
+fn check_ids(user_id: &str, instance_id: &str) -> Result<(), LoginRefusal> {
     if let Err(e) = identifier::validate(user_id) {
-        return Err((INVALID_PARAMETER_CODE, format!("userId {e}"), true));
+        return Err(LoginRefusal::InvalidIdentifier {
+            field: "userId",
+            reason: e.to_string(),
+        });
     }
     if let Err(e) = identifier::validate_instance_id(instance_id) {
-        return Err((INVALID_PARAMETER_CODE, format!("instanceId {e}"), true));
+        return Err(LoginRefusal::InvalidIdentifier {
+            field: "instanceId",
+            reason: e.to_string(),
+        });
     }
     Ok(())
 }
 
-/// Checks a login; `Err((code, message, counts_as_failure))`.
-fn authenticate(s: &Session, sdk_app_id: u64, user_id: &str, user_sig: &str) -> Result<i64, (i32, String, bool)> {
-    let cfg = &s.shared.config;
-    if s.shared
-        .throttle
-        .is_throttled(s.info.peer.ip(), Some(user_id), std::time::Instant::now())
-    {
-        return Err((
-            70050,
-            "too many failed logins from this source; try again later".into(),
-            false,
-        ));
+/// Checks a login; the UserSig's expiry (Unix s) when it passes.
+async fn authenticate(
+    shared: &Shared,
+    ip: std::net::IpAddr,
+    sdk_app_id: u64,
+    user_id: &str,
+    user_sig: &str,
+) -> Result<i64, LoginRefusal> {
+    let cfg = &shared.config;
+    if shared.is_throttled(ip, Some(user_id)).await {
+        return Err(LoginRefusal::Throttled);
     }
     if sdk_app_id != cfg.sdk_app_id {
-        return Err((70020, format!("SDKAppID {sdk_app_id} not found"), true));
+        return Err(LoginRefusal::UnknownApp(sdk_app_id));
     }
     if !cfg.app_enabled {
-        return Err((60020, "app is not enabled".into(), true));
+        return Err(LoginRefusal::AppDisabled);
     }
     match usersig::verify_with_skew(
         user_sig,
         cfg.sdk_app_id,
         &cfg.secret_key,
         user_id,
-        s.shared.now_unix(),
+        shared.now_unix(),
         cfg.usersig_max_future_secs,
     ) {
         Ok(claims) => Ok(claims.expires_at()),
-        Err(e) => Err((e.code(), e.to_string(), true)),
+        Err(e) => Err(LoginRefusal::UserSig(e)),
     }
 }
 
-/// Removes the session from the registry however the task ends.
+/// The session's place in the directory and in this node's local sessions. Released (awaited)
+/// where the task ends; dropping it unreleased (a panic) still removes it, from a spawned task.
 struct Registered {
     shared: Arc<Shared>,
     user_id: String,
     conn: ConnId,
+    released: bool,
+}
+
+impl Registered {
+    async fn release(mut self) {
+        self.released = true;
+        self.shared.sessions.remove(&self.conn);
+        if let Err(e) = self.shared.directory.remove(&self.user_id, &self.conn).await {
+            // The directory forgets it anyway once it sees this node's sessions again (re-registration
+            // only re-adds live sessions).
+            tracing::warn!(user = %self.user_id, conn = %self.conn, error = %e, "could not remove a session from the directory");
+        }
+    }
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.shared.registry.remove(&self.user_id, self.conn);
+        if self.released {
+            return;
+        }
+        self.shared.sessions.remove(&self.conn);
+        let shared = Arc::clone(&self.shared);
+        let (user, conn) = (std::mem::take(&mut self.user_id), self.conn.clone());
+        self.shared.tracker.spawn(async move {
+            let _ = shared.directory.remove(&user, &conn).await;
+        });
     }
 }
 
 async fn online(mut s: Session, a: Authed) {
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let req = LoginRequest {
-        user_id: &a.user_id,
-        instance_id: &a.instance_id,
+    let (tx, rx) = mpsc::unbounded_channel();
+    let admission = Admission {
+        user_id: a.user_id.clone(),
+        instance_id: a.instance_id.clone(),
         platform: a.platform,
         resume: a.resume,
+        conn: s.shared.sessions.next_conn(),
+        connected_at_ms: s.shared.now_ms(),
+        client_version: format!("natter-protocol/{}", a.version),
     };
-    let conn = match s.shared.registry.login(&req, tx, std::time::Instant::now()) {
-        Ok(conn) => conn,
-        Err(kick) => {
-            tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "resume refused: instance was kicked");
-            if s.send(&ServerFrame::Kicked { kick_type: kick }).await {
-                s.close(CloseCode::Kicked, "kicked").await;
-            }
-            return;
+    let conn = admission.conn.clone();
+    // Local first: an order for this connection that follows the admission at once must find it.
+    s.shared.sessions.insert(admission.clone(), tx);
+    let orders = match s.shared.directory.admit(&admission).await {
+        Ok(orders) => orders,
+        Err(e) => {
+            s.shared.sessions.remove(&conn);
+            return match e {
+                AdmitError::Kicked(kick) => {
+                    tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "resume refused: instance was kicked");
+                    if s.send(&ServerFrame::Kicked { kick_type: kick }).await {
+                        s.close(CloseCode::Kicked, "kicked").await;
+                    }
+                }
+                AdmitError::Unavailable(e) => {
+                    tracing::warn!(user = %a.user_id, error = %e, "login refused: session directory unavailable");
+                    refuse(s, a.id, &a.user_id, LoginRefusal::DirectoryUnavailable).await
+                }
+            };
         }
     };
-    let reg = Registered {
+    s.shared.bus.send(orders).await;
+    let mut reg = Some(Registered {
         shared: Arc::clone(&s.shared),
         user_id: a.user_id.clone(),
         conn,
-    };
+        released: false,
+    });
+    serve(s, &a, &mut reg, rx).await;
+    // Logout already released it (before answering); elsewhere this is where the session ends.
+    if let Some(reg) = reg {
+        reg.release().await;
+    }
+}
+
+async fn serve(mut s: Session, a: &Authed, reg: &mut Option<Registered>, mut rx: mpsc::UnboundedReceiver<Control>) {
+    let conn = reg.as_ref().map(|r| r.conn.clone()).expect("registered");
     tracing::info!(peer = %s.info.peer, user = %a.user_id, instance = %a.instance_id, platform = %a.platform, resume = a.resume, "login ok");
     if !s
         .send(&ServerFrame::LoginOk {
@@ -357,7 +410,7 @@ async fn online(mut s: Session, a: Authed) {
             biased;
             _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
             c = rx.recv() => match c {
-                Some(Control::Kick(kick)) => return kicked(s, &a, kick).await,
+                Some(Control::Kick(kick)) => return kicked(s, a, kick).await,
                 Some(Control::Replaced) | None => {
                     tracing::info!(user = %a.user_id, instance = %a.instance_id, "replaced by a new login of the same instance");
                     return s.close(CloseCode::LoggedOut, "replaced by a new login of this instance").await;
@@ -365,9 +418,11 @@ async fn online(mut s: Session, a: Authed) {
             },
             _ = &mut expiry, if expiry_armed => {
                 expiry_armed = false;
-                // If the registry already removed us, a kick order is on its way instead.
-                if s.shared.registry.kick_self(&a.user_id, conn, KickType::UserSigExpired, std::time::Instant::now()) {
-                    return kicked(s, &a, KickType::UserSigExpired).await;
+                // If the directory already removed us, a kick order is on its way instead. If it
+                // cannot be reached the session still ends (unremembered: nothing else can be done).
+                match s.shared.directory.kick_self(&a.user_id, &conn, KickType::UserSigExpired).await {
+                    Ok(false) => {}
+                    Ok(true) | Err(_) => return kicked(s, a, KickType::UserSigExpired).await,
                 }
             }
             r = timeout_at(idle_deadline, s.socket.recv()) => {
@@ -389,7 +444,9 @@ async fn online(mut s: Session, a: Authed) {
                             }
                         }
                         Ok(ClientFrame::Logout { id }) => {
-                            drop(reg);
+                            if let Some(r) = reg.take() {
+                                r.release().await;
+                            }
                             tracing::info!(user = %a.user_id, instance = %a.instance_id, "logout");
                             if s.send(&ServerFrame::LogoutOk { id }).await {
                                 s.close(CloseCode::LoggedOut, "logged out").await;
@@ -397,7 +454,7 @@ async fn online(mut s: Session, a: Authed) {
                             return;
                         }
                         Ok(ClientFrame::Login { id, .. }) => {
-                            let e = ServerFrame::Error { id: Some(id), code: PROTOCOL_ERROR_CODE, message: "already logged in on this connection".into() };
+                            let e = ServerFrame::Error { id: Some(id), code: code::PROTOCOL_ERROR, message: "already logged in on this connection".into() };
                             if !s.send(&e).await {
                                 return;
                             }

@@ -49,7 +49,6 @@ async fn still_serving(s: &ServerHandle) {
     assert_eq!(q["ActionStatus"], "OK", "{q}");
 }
 
-#[tokio::test]
 async fn kick_ends_every_instance_and_is_remembered_for_resume() {
     let s = server(config()).await;
     let mut web = login(&s, "alice", "web", "w").await;
@@ -73,7 +72,77 @@ async fn kick_ends_every_instance_and_is_remembered_for_resume() {
     assert_eq!(admin::kick(&s, "nobody").await.unwrap()["ErrorCode"], 0);
 }
 
-#[tokio::test]
+async fn every_platform_has_its_vendor_name() {
+    let s = server(config()).await;
+    let mut sockets = Vec::new();
+    for p in ["web", "android", "ios", "ipad", "windows", "mac", "linux"] {
+        sockets.push(login(&s, "plat", p, p).await);
+    }
+    let q = admin::query_online_status(&s, &["plat"], true).await.unwrap();
+    let names: Vec<&str> = q["QueryResult"][0]["Detail"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["Platform"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Web", "Android", "iPhone", "iPad", "PC", "Mac", "PC"]);
+}
+
+async fn list_instances_and_kick_one_instance() {
+    let s = server(config()).await;
+    let before = now_ms();
+    let mut web = login(&s, "carl", "web", "w1").await;
+    let mut phone = login(&s, "carl", "android", "p1").await;
+    let r = admin::list_instances(&s, "carl").await.unwrap();
+    assert_eq!(r["ActionStatus"], "OK", "{r}");
+    let list = r["Instances"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{r}");
+    assert_eq!(
+        (list[0]["InstanceID"].as_str(), list[0]["Platform"].as_str()),
+        (Some("w1"), Some("Web"))
+    );
+    assert_eq!(
+        (list[1]["InstanceID"].as_str(), list[1]["Platform"].as_str()),
+        (Some("p1"), Some("Android"))
+    );
+    for i in list {
+        assert_eq!(i["Node"], s.node_id(), "{i}");
+        assert_eq!(i["ClientVersion"], "natter-protocol/1");
+        let at = i["ConnectedAt"].as_i64().unwrap();
+        assert!(at >= before - 1000 && at <= now_ms() + 1000, "{i}");
+    }
+    let r = admin::kick_instance(&s, "carl", "p1").await.unwrap();
+    assert_eq!(
+        (r["ErrorCode"].as_i64(), r["Kicked"].as_i64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    assert_eq!(
+        next_frame(&mut phone).await,
+        json!({"type": "kicked", "kickType": "REST_API_Kick"})
+    );
+    assert_eq!(expect_close(&mut phone).await, 4001);
+    ping(&mut web, 1).await;
+    let r = admin::list_instances(&s, "carl").await.unwrap();
+    assert_eq!(r["Instances"].as_array().unwrap().len(), 1, "{r}");
+    // Its resume is refused like after any kick; an instance not online is a 0, not an error.
+    let (mut again, reply) = login_with(&s, "carl", "android", "p1", true).await;
+    assert_eq!(reply, json!({"type": "kicked", "kickType": "REST_API_Kick"}));
+    assert_eq!(expect_close(&mut again).await, 4001);
+    let r = admin::kick_instance(&s, "carl", "p1").await.unwrap();
+    assert_eq!(
+        (r["ErrorCode"].as_i64(), r["Kicked"].as_i64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
+    let r = admin::list_instances(&s, "nobody").await.unwrap();
+    assert_eq!(r["Instances"], json!([]));
+    let (_, r) = admin_post(&s, "/v4/natter/kick_instance", r#"{"UserID":"carl"}"#).await;
+    assert_eq!(fail(&(200, r)), (200, 60003));
+    let (_, r) = admin_post(&s, "/v4/natter/list_instances", r#"{"UserID":"bad id"}"#).await;
+    assert_eq!(fail(&(200, r)), (200, 60003));
+}
+
 async fn query_online_status_with_and_without_detail() {
     let s = server(config()).await;
     let _w = login(&s, "alice", "web", "w").await;
@@ -89,7 +158,7 @@ async fn query_online_status_with_and_without_detail() {
     let q = admin::query_online_status(&s, &["alice", "bob"], true).await.unwrap();
     assert_eq!(
         q["QueryResult"][0]["Detail"],
-        json!([{"Platform": "web", "Status": "Online"}, {"Platform": "ios", "Status": "Online"}])
+        json!([{"Platform": "Web", "Status": "Online"}, {"Platform": "iPhone", "Status": "Online"}])
     );
     assert_eq!(q["QueryResult"][1]["Status"], "Offline");
     assert_eq!(q["QueryResult"][1]["Detail"], json!([]));
@@ -97,7 +166,6 @@ async fn query_online_status_with_and_without_detail() {
     assert_eq!((status, q["QueryResult"].clone()), (200, json!([])));
 }
 
-#[tokio::test]
 async fn auth_errors_are_coded() {
     let s = server(config()).await;
     let addr = s.local_addr();
@@ -182,7 +250,6 @@ async fn auth_errors_are_coded() {
     still_serving(&s).await;
 }
 
-#[tokio::test]
 async fn request_errors_are_coded_and_the_server_keeps_working() {
     let s = server(config()).await;
     let mut alice = login(&s, "alice", "web", "w").await;
@@ -235,3 +302,12 @@ async fn request_errors_are_coded_and_the_server_keeps_working() {
     still_serving(&s).await;
     ping(&mut alice, 1).await;
 }
+
+crate::on_both_engines!(
+    kick_ends_every_instance_and_is_remembered_for_resume,
+    every_platform_has_its_vendor_name,
+    list_instances_and_kick_one_instance,
+    query_online_status_with_and_without_detail,
+    auth_errors_are_coded,
+    request_errors_are_coded_and_the_server_keeps_working,
+);

@@ -14,7 +14,6 @@ use tokio_tungstenite::tungstenite::{self, Message};
 const APP: u64 = natter_server::DEV_SDK_APP_ID;
 const KEY: &str = natter_server::DEV_SECRET_KEY;
 
-#[tokio::test]
 async fn login_ok_and_pong_carry_the_server_time() {
     let s = server(config()).await;
     let before = now_ms();
@@ -29,7 +28,6 @@ async fn login_ok_and_pong_carry_the_server_time() {
     assert!(s.ws_url().starts_with("ws://127.0.0.1:") && s.ws_url().ends_with("/ws"));
 }
 
-#[tokio::test]
 async fn clock_skew_applies_to_frames_and_usersig_checks() {
     let skew = 3_600_000;
     let s = server(ServerConfig {
@@ -67,7 +65,6 @@ async fn refused(s: &natter_server::ServerHandle, frame: String) -> i64 {
     err["code"].as_i64().unwrap()
 }
 
-#[tokio::test]
 async fn bad_logins_are_refused_with_their_code_and_4002() {
     let s = server(ServerConfig {
         max_failed_logins: 0,
@@ -128,7 +125,6 @@ async fn bad_logins_are_refused_with_their_code_and_4002() {
     assert_eq!(refused(&disabled, f(APP, "alice", &good)).await, 60020);
 }
 
-#[tokio::test]
 async fn logout_closes_1000() {
     let s = server(config()).await;
     let mut ws = login(&s, "alice", "ios", "i1").await;
@@ -142,7 +138,6 @@ async fn logout_closes_1000() {
     assert_eq!(q["QueryResult"][0]["Status"], "Offline");
 }
 
-#[tokio::test]
 async fn unknown_frames_are_ignored_and_a_second_login_is_an_error() {
     let s = server(config()).await;
     let mut ws = login(&s, "alice", "web", "i1").await;
@@ -176,7 +171,6 @@ async fn protocol_error(s: &natter_server::ServerHandle, login_first: bool, msg:
     assert_eq!(expect_close(&mut ws).await, 4003);
 }
 
-#[tokio::test]
 async fn protocol_violations_close_4003() {
     let s = server(config()).await;
     protocol_error(&s, false, Message::text("not json"), None).await;
@@ -203,7 +197,6 @@ async fn protocol_violations_close_4003() {
     login(&s, "alice", "web", "p").await;
 }
 
-#[tokio::test]
 async fn oversized_frames_close_4004() {
     let s = server(config()).await;
     let big = "x".repeat(natter_protocol::MAX_FRAME_BYTES + 1);
@@ -216,7 +209,6 @@ async fn oversized_frames_close_4004() {
     login(&s, "alice", "web", "i1").await;
 }
 
-#[tokio::test]
 async fn no_login_within_the_handshake_timeout_closes_4008() {
     let s = server(ServerConfig {
         handshake_timeout: Duration::from_millis(300),
@@ -229,7 +221,6 @@ async fn no_login_within_the_handshake_timeout_closes_4008() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
-#[tokio::test]
 async fn idle_sessions_close_4010() {
     let s = server(ServerConfig {
         idle_timeout: Duration::from_millis(300),
@@ -245,7 +236,6 @@ async fn idle_sessions_close_4010() {
     assert_eq!(expect_close(&mut ws).await, 4010);
 }
 
-#[tokio::test]
 async fn slow_or_silent_http_clients_are_cut() {
     let s = server(ServerConfig {
         handshake_timeout: Duration::from_millis(300),
@@ -271,7 +261,6 @@ async fn slow_or_silent_http_clients_are_cut() {
     login(&s, "alice", "web", "i1").await;
 }
 
-#[tokio::test]
 async fn failed_logins_are_throttled_until_the_window_passes() {
     let window = Duration::from_millis(800);
     let s = server(ServerConfig {
@@ -305,7 +294,6 @@ async fn failed_logins_are_throttled_until_the_window_passes() {
     assert!(started.elapsed() < window + Duration::from_secs(2));
 }
 
-#[tokio::test]
 async fn connections_per_source_are_limited_with_429() {
     let s = server(ServerConfig {
         max_connections_per_source: 2,
@@ -341,7 +329,6 @@ async fn connections_per_source_are_limited_with_429() {
     eventually(|| async { tokio_tungstenite::connect_async(s.ws_url()).await.is_ok() }).await;
 }
 
-#[tokio::test]
 async fn a_second_web_page_kicks_the_first_with_multiple_account() {
     let s = server(config()).await;
     let mut first = login(&s, "alice", "web", "page-1").await;
@@ -356,7 +343,6 @@ async fn a_second_web_page_kicks_the_first_with_multiple_account() {
     ping(&mut android, 1).await;
 }
 
-#[tokio::test]
 async fn single_policy_kicks_across_platforms_with_multiple_device() {
     let s = server(ServerConfig {
         policy: Policy::Single,
@@ -377,7 +363,6 @@ async fn single_policy_kicks_across_platforms_with_multiple_device() {
     ping(&mut web, 2).await;
 }
 
-#[tokio::test]
 async fn resume_after_a_kick_is_refused_but_a_fresh_login_works() {
     let s = server(config()).await;
     let mut first = login(&s, "alice", "web", "page-1").await;
@@ -399,7 +384,6 @@ async fn resume_after_a_kick_is_refused_but_a_fresh_login_works() {
     assert_eq!(reply["type"], "loginOk");
 }
 
-#[tokio::test]
 async fn same_instance_relogin_replaces_the_old_connection_with_1000() {
     let s = server(config()).await;
     let mut old = login(&s, "alice", "web", "i1").await;
@@ -413,7 +397,6 @@ async fn same_instance_relogin_replaces_the_old_connection_with_1000() {
     assert_eq!(q["QueryResult"][0]["Detail"].as_array().unwrap().len(), 1);
 }
 
-#[tokio::test]
 async fn an_expiring_usersig_is_kicked_with_user_sig_expired() {
     let s = server(config()).await;
     let sig = usersig::generate(APP, KEY, "alice", 10, s.server_time_ms() / 1000 - 8).unwrap();
@@ -433,7 +416,6 @@ async fn an_expiring_usersig_is_kicked_with_user_sig_expired() {
     assert_eq!(expect_close(&mut again).await, 4001);
 }
 
-#[tokio::test]
 async fn shutdown_closes_1001_and_frees_the_port() {
     let s = server(config()).await;
     let addr = s.local_addr();
@@ -455,7 +437,6 @@ async fn shutdown_closes_1001_and_frees_the_port() {
     again.shutdown().await;
 }
 
-#[tokio::test]
 async fn many_servers_in_one_process_are_independent() {
     let one = server(config()).await;
     let two = server(ServerConfig {
@@ -481,3 +462,25 @@ async fn many_servers_in_one_process_are_independent() {
     one.shutdown().await;
     ping(&mut a2, 2).await;
 }
+
+crate::on_both_engines!(
+    login_ok_and_pong_carry_the_server_time,
+    clock_skew_applies_to_frames_and_usersig_checks,
+    bad_logins_are_refused_with_their_code_and_4002,
+    logout_closes_1000,
+    unknown_frames_are_ignored_and_a_second_login_is_an_error,
+    protocol_violations_close_4003,
+    oversized_frames_close_4004,
+    no_login_within_the_handshake_timeout_closes_4008,
+    idle_sessions_close_4010,
+    slow_or_silent_http_clients_are_cut,
+    failed_logins_are_throttled_until_the_window_passes,
+    connections_per_source_are_limited_with_429,
+    a_second_web_page_kicks_the_first_with_multiple_account,
+    single_policy_kicks_across_platforms_with_multiple_device,
+    resume_after_a_kick_is_refused_but_a_fresh_login_works,
+    same_instance_relogin_replaces_the_old_connection_with_1000,
+    an_expiring_usersig_is_kicked_with_user_sig_expired,
+    shutdown_closes_1001_and_frees_the_port,
+    many_servers_in_one_process_are_independent,
+);

@@ -479,7 +479,7 @@ impl Session {
             self.complete(login.token, Err(ChatError::Server { code, detail: message }));
         } else if is_transient(code) {
             self.link_lost(ChatError::Server { code, detail: message }, now);
-        } else if code == 70001 {
+        } else if code == natter_protocol::code::USERSIG_EXPIRED {
             // The stored UserSig expired while we were away: same as the server's expiry kick.
             self.on_kicked(KickType::UserSigExpired);
         } else {
@@ -684,7 +684,10 @@ const DESTROY_LOGOUT: Token = u64::MAX;
 
 /// Server codes after which a silent re-login is worth retrying.
 fn is_transient(code: i32) -> bool {
-    matches!(code, 70050 | 60022)
+    matches!(
+        code,
+        natter_protocol::code::LOGIN_THROTTLED | natter_protocol::code::SERVER_OVERLOADED
+    )
 }
 
 /// The not-ready reason code the reference SDK uses for a kick type.

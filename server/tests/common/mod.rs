@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod child;
+pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};
 use natter_server::{ServerConfig, ServerHandle};
@@ -16,11 +17,50 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Upper bound for any single wait in the tests.
 pub const WAIT: Duration = Duration::from_secs(5);
 
+/// The session directory engine a test runs on (see [`on_both_engines!`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Memory,
+    Redis,
+}
+
+tokio::task_local! {
+    /// Set by [`on_both_engines!`] around a test body; unset means memory.
+    pub static ENGINE: Engine;
+}
+
+/// Runs each listed test body (a plain `async fn`) once per engine, as `memory::NAME` and
+/// `redis::NAME`: the same test, not a copy.
+#[macro_export]
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $( #[tokio::test] async fn $name() { super::$name().await } )*
+        }
+        mod redis {
+            $( #[tokio::test] async fn $name() {
+                $crate::common::ENGINE.scope($crate::common::Engine::Redis, super::$name()).await
+            } )*
+        }
+    };
+}
+
+/// A test server's config. On the Redis engine (inside a `redis::` test of [`on_both_engines!`])
+/// it points at one `redis-server` child per test process, with a key prefix of its own per server.
 pub fn config() -> ServerConfig {
-    ServerConfig {
+    let mut c = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         ..Default::default()
+    };
+    if ENGINE.try_with(|e| *e) == Ok(Engine::Redis) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static SERVERS: AtomicU64 = AtomicU64::new(0);
+        static REDIS_PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+        let port = REDIS_PORT.get_or_init(redis::RedisChild::start_shared);
+        c.redis_url = Some(format!("redis://127.0.0.1:{port}"));
+        c.redis_prefix = Some(format!("t{}", SERVERS.fetch_add(1, Ordering::Relaxed)));
     }
+    c
 }
 
 pub async fn server(config: ServerConfig) -> ServerHandle {

@@ -1,0 +1,32 @@
+//! The router: `/ws` (and `/`) plus the admin REST API under `/v4/`. It only wires paths to the
+//! handlers in `ws` and `rest`, which depend on `state`, never on this module.
+
+use crate::rest::{self, method_not_allowed, not_found};
+use crate::state::Shared;
+use crate::ws;
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route(natter_protocol::WS_PATH, get(ws::upgrade))
+        // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too (other
+        // methods on `/` stay "unknown API path", as before).
+        .route("/", get(ws::upgrade).fallback(not_found))
+        .route(rest::KICK_PATH, post(rest::kick).fallback(method_not_allowed))
+        .route(
+            rest::QUERY_ONLINE_STATUS_PATH,
+            post(rest::query_online_status).fallback(method_not_allowed),
+        )
+        .route(
+            rest::LIST_INSTANCES_PATH,
+            post(rest::list_instances).fallback(method_not_allowed),
+        )
+        .route(
+            rest::KICK_INSTANCE_PATH,
+            post(rest::kick_instance).fallback(method_not_allowed),
+        )
+        .fallback(not_found)
+        .with_state(shared)
+}
