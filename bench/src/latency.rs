@@ -106,24 +106,31 @@ pub async fn login(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Ro
     rows
 }
 
-pub async fn kick(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Row> {
+/// Kick samples: two instances of one user, the first on `first`, the second on `second`, take
+/// turns logging in; each sample runs from the newcomer's `login()` call to the other's
+/// `KICKED_OUT`. `on_round` runs before each kick (the floor sample, interleaved).
+async fn kick_samples(
+    first: &ServerChild,
+    second: &ServerChild,
+    n: usize,
+    mut floor: Option<&mut (wire::Ws, Vec<Duration>)>,
+) -> Vec<Duration> {
     let user = "bench-kick";
     let sig = wire::user_sig(user);
-    let config = ChatConfig::new(natter_server::DEV_SDK_APP_ID).with_server_url(natter.url());
+    let config = |server: &ServerChild| ChatConfig::new(natter_server::DEV_SDK_APP_ID).with_server_url(server.url());
     let mut pair = [
-        ChatClient::new(config.clone()).unwrap(),
-        ChatClient::new(config).unwrap(),
+        ChatClient::new(config(first)).unwrap(),
+        ChatClient::new(config(second)).unwrap(),
     ];
     let mut events = [pair[0].events(), pair[1].events()];
     pair[0].login(user, &sig).await.expect("first login");
-    let mut echo_ws = wire::open(wire::source(0), echo.addr)
-        .await
-        .expect("the echo server accepts");
-    let (mut kick, mut floor) = (vec![], vec![]);
+    let mut kick = vec![];
     for i in 0..n {
-        let start = Instant::now();
-        wire::echo(&mut echo_ws).await.expect("echo");
-        floor.push(start.elapsed());
+        if let Some((ws, samples)) = floor.as_mut() {
+            let start = Instant::now();
+            wire::echo(ws).await.expect("echo");
+            samples.push(start.elapsed());
+        }
         // Alternate: the instance kicked last round logs in and kicks the other one.
         let (newcomer, victim) = if i % 2 == 0 { (1, 0) } else { (0, 1) };
         // Drop what the newcomer saw before (its own kick and SDK_NOT_READY).
@@ -141,6 +148,15 @@ pub async fn kick(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Row
     for c in &mut pair {
         let _ = c.destroy().await;
     }
+    kick
+}
+
+pub async fn kick(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Row> {
+    let echo_ws = wire::open(wire::source(0), echo.addr)
+        .await
+        .expect("the echo server accepts");
+    let mut floor = (echo_ws, vec![]);
+    let mut kick = kick_samples(natter, natter, n, Some(&mut floor)).await;
     let mut rows = vec![];
     for (q, label) in [(0.5, "p50"), (0.99, "p99")] {
         rows.push(
@@ -150,9 +166,18 @@ pub async fn kick(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Row
                 quantile_us(&mut kick, q),
                 "µs",
             )
-            .against("one echo round trip", quantile_us(&mut floor, q))
+            .against("one echo round trip", quantile_us(&mut floor.1, q))
             .note(format!("{n} kicks, 1 node")),
         );
     }
     rows
+}
+
+/// p50 and p99 (µs) of kicks whose two instances log in to `first` and `second`.
+pub async fn kick_between(first: &ServerChild, second: &ServerChild, n: usize) -> Vec<(&'static str, f64)> {
+    let mut kick = kick_samples(first, second, n, None).await;
+    vec![
+        ("p50", quantile_us(&mut kick, 0.5)),
+        ("p99", quantile_us(&mut kick, 0.99)),
+    ]
 }

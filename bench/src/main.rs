@@ -5,11 +5,13 @@
 //!     natter-bench [--quick] [--json PATH] [--only 1,2,…] [--artifact LABEL=PATH]…
 //!
 //! Sections follow issue 10: 1 login latency, 2 kick latency, 3 server capacity, 4 throughput,
-//! 5 client cost, 6 size, 7 reconnect storm.
+//! 5 client cost, 6 size, 7 reconnect storm; 8 the same kick and login rate on a 2-node cluster
+//! (Redis directory) against one node.
 
 mod capacity;
 mod child;
 mod client_cost;
+mod cluster;
 mod latency;
 mod procfs;
 mod report;
@@ -89,7 +91,7 @@ struct Args {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "natter-bench: {problem}\nusage: natter-bench [--quick] [--json PATH] [--only 1,2,3,4,5,6,7] \
+        "natter-bench: {problem}\nusage: natter-bench [--quick] [--json PATH] [--only 1,2,3,4,5,6,7,8] \
          [--sessions N] [--artifact LABEL=PATH]..."
     );
     std::process::exit(2)
@@ -121,12 +123,15 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Args {
     a
 }
 
-fn child_main(mut args: impl Iterator<Item = String>) {
-    let mode = args.next().unwrap_or_default();
-    let mut arg = || args.next().unwrap_or_else(|| usage("child: missing argument"));
+fn child_main(args: impl Iterator<Item = String>) {
+    let args: Vec<String> = args.collect();
+    let arg = |i: usize| args.get(i).cloned().unwrap_or_else(|| usage("child: missing argument"));
+    let mode = arg(0);
     match mode.as_str() {
         "natter-server" | "echo-server" => {
-            let listen: std::net::SocketAddr = arg().parse().expect("an address");
+            let listen: std::net::SocketAddr = arg(1).parse().expect("an address");
+            // Optional: `redis://…` and a node name, for a cluster node (section 8).
+            let redis = args.get(2).map(|url| (url.clone(), arg(3)));
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -134,9 +139,12 @@ fn child_main(mut args: impl Iterator<Item = String>) {
             let addr = rt.block_on(async {
                 if mode == "natter-server" {
                     // Leaked on purpose: it serves until this process exits.
-                    let server = natter_server::start(child::natter_server_config(listen))
-                        .await
-                        .expect("listen");
+                    let mut config = child::natter_server_config(listen);
+                    if let Some((url, node)) = redis {
+                        config.redis_url = Some(url);
+                        config.node_id = Some(node);
+                    }
+                    let server = natter_server::start(config).await.expect("listen");
                     let addr = server.local_addr();
                     std::mem::forget(server);
                     addr
@@ -150,8 +158,8 @@ fn child_main(mut args: impl Iterator<Item = String>) {
             println!("LISTENING {addr}");
             child::wait_for_parent();
         }
-        "idle-clients" => client_cost::child_idle_clients(arg().parse().unwrap(), &arg()),
-        "idle-ws" => client_cost::child_idle_ws(arg().parse().unwrap(), &arg()),
+        "idle-clients" => client_cost::child_idle_clients(arg(1).parse().unwrap(), &arg(2)),
+        "idle-ws" => client_cost::child_idle_ws(arg(1).parse().unwrap(), &arg(2)),
         other => usage(&format!("unknown child mode {other:?}")),
     }
 }
@@ -228,6 +236,17 @@ fn main() {
         }
         if wants("7") {
             rows.extend(storm::run(plan.storm).await);
+        }
+        if wants("8") {
+            rows.extend(
+                cluster::run(
+                    plan.kicks,
+                    &plan.workers,
+                    plan.throughput_window,
+                    plan.throughput_rounds,
+                )
+                .await,
+            );
         }
     });
     if wants("6") {

@@ -23,14 +23,15 @@ enum Op {
     Login,
 }
 
-async fn drive(server: &ServerChild, op: Op, workers: usize, window: Duration) -> Rate {
+/// Worker `w` works against `servers[w % len]`; CPU is summed over all of them.
+async fn drive(servers: &[&ServerChild], op: Op, workers: usize, window: Duration) -> Rate {
     let done = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(AtomicBool::new(false));
-    let addr: SocketAddr = server.addr;
     let mut tasks = Vec::with_capacity(workers);
     for w in 0..workers {
         let (done, errors, stop) = (done.clone(), errors.clone(), stop.clone());
+        let addr: SocketAddr = servers[w % servers.len()].addr;
         let user = format!("tp-{w}");
         let sig = wire::user_sig(&user);
         tasks.push(tokio::spawn(async move {
@@ -53,17 +54,10 @@ async fn drive(server: &ServerChild, op: Op, workers: usize, window: Duration) -
     }
     // Let every worker get going before the window opens.
     tokio::time::sleep(window / 5).await;
-    let (n0, cpu0, t0) = (
-        done.load(Ordering::Relaxed),
-        procfs::cpu_time(server.pid()),
-        Instant::now(),
-    );
+    let cpu = || servers.iter().map(|s| procfs::cpu_time(s.pid())).sum::<Duration>();
+    let (n0, cpu0, t0) = (done.load(Ordering::Relaxed), cpu(), Instant::now());
     tokio::time::sleep(window).await;
-    let (n1, cpu1, elapsed) = (
-        done.load(Ordering::Relaxed),
-        procfs::cpu_time(server.pid()),
-        t0.elapsed(),
-    );
+    let (n1, cpu1, elapsed) = (done.load(Ordering::Relaxed), cpu(), t0.elapsed());
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
@@ -99,8 +93,8 @@ pub async fn run(
     for &workers in worker_counts {
         let (mut floors, mut logins) = (vec![], vec![]);
         for _ in 0..rounds {
-            floors.push(drive(echo, Op::Echo, workers, window / rounds).await);
-            logins.push(drive(natter, Op::Login, workers, window / rounds).await);
+            floors.push(drive(&[echo], Op::Echo, workers, window / rounds).await);
+            logins.push(drive(&[natter], Op::Login, workers, window / rounds).await);
         }
         let (floor, login) = (total(&floors), total(&logins));
         let note = format!(
@@ -132,4 +126,10 @@ pub async fn run(
         );
     }
     rows
+}
+
+/// Logins/s with `workers` split over `servers`, and failed attempts.
+pub async fn logins_per_sec(servers: &[&ServerChild], workers: usize, window: Duration) -> (f64, u64) {
+    let rate = drive(servers, Op::Login, workers, window).await;
+    (rate.per_sec, rate.errors)
 }
