@@ -114,7 +114,12 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Args {
             "--sessions" => a.sessions = Some(value("--sessions").parse().unwrap_or_else(|_| usage("--sessions N"))),
             "--artifact" => {
                 let v = value("--artifact");
-                let (label, path) = v.split_once('=').unwrap_or_else(|| usage("--artifact LABEL=PATH"));
+                // The label may contain '=' ("panic=abort"), a path does not.
+                let (label, path) = v.rsplit_once('=').unwrap_or_else(|| usage("--artifact LABEL=PATH"));
+                // Checked before any measuring, not after minutes of it.
+                if !std::path::Path::new(path).is_file() {
+                    usage(&format!("--artifact {label}: {path} does not exist"));
+                }
                 a.artifacts.push((label.to_owned(), path.into()));
             }
             other => usage(&format!("unknown argument {other:?}")),
