@@ -124,6 +124,9 @@ pub fn idle(natter: &ServerChild, echo: &ServerChild, counts: &[usize]) -> Vec<R
     rows
 }
 
+/// A getter's name and one call of it.
+type Getter<'a> = (&'static str, Box<dyn Fn() + 'a>);
+
 /// Nanoseconds per call of `f`, over `iterations` calls.
 fn ns_per_call(iterations: u32, mut f: impl FnMut()) -> f64 {
     let start = Instant::now();
@@ -144,7 +147,7 @@ pub async fn getters(natter: &ServerChild, iterations: u32) -> Vec<Row> {
     let floor = ns_per_call(iterations, || {
         black_box(floor_state.lock().unwrap().clone());
     });
-    let getters: [(&str, Box<dyn Fn()>); 3] = [
+    let getters: [Getter; 3] = [
         (
             "is_ready()",
             Box::new(|| {
