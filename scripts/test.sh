@@ -21,6 +21,9 @@ bash scripts/install-redis.sh >/dev/null
 # Includes tests/faults.rs and the 2,000-client tests/reconnect_storm.rs (10,000: scripts/storm.sh).
 cargo test --workspace --locked
 
+stage "rust: benchmarks, quick (natter-bench runs and prints every row; the full run is scripts/bench.sh)"
+bash scripts/bench.sh --quick
+
 stage "rust: fuzzing (every cargo-fuzz target for 30 s from the committed corpus)"
 bash scripts/fuzz.sh 30
 

@@ -1,0 +1,135 @@
+//! Item 4: sustained logins/s with W concurrent workers (each: connect, upgrade, login frame,
+//! `loginOk`, drop) against connect+upgrade+echo/s of the bare echo server with the same
+//! workers, plus each server's CPU time per completed connection.
+
+use crate::child::ServerChild;
+use crate::procfs;
+use crate::report::Row;
+use crate::wire;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Rate {
+    per_sec: f64,
+    cpu_us_per_op: f64,
+    errors: u64,
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Echo,
+    Login,
+}
+
+/// Worker `w` works against `servers[w % len]`; CPU is summed over all of them.
+async fn drive(servers: &[&ServerChild], op: Op, workers: usize, window: Duration) -> Rate {
+    let done = Arc::new(AtomicU64::new(0));
+    let errors = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::with_capacity(workers);
+    for w in 0..workers {
+        let (done, errors, stop) = (done.clone(), errors.clone(), stop.clone());
+        let addr: SocketAddr = servers[w % servers.len()].addr;
+        let user = format!("tp-{w}");
+        let sig = wire::user_sig(&user);
+        tasks.push(tokio::spawn(async move {
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                i += 1;
+                let src = wire::source(w);
+                let result = match op {
+                    Op::Echo => wire::floor_once(src, addr).await,
+                    Op::Login => {
+                        wire::natter_login(src, addr, &wire::login_frame(&user, &sig, &format!("i{w}-{i}"))).await
+                    }
+                };
+                match result {
+                    Ok(_) => done.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        }));
+    }
+    // Let every worker get going before the window opens.
+    tokio::time::sleep(window / 5).await;
+    let cpu = || servers.iter().map(|s| procfs::cpu_time(s.pid())).sum::<Duration>();
+    let (n0, cpu0, t0) = (done.load(Ordering::Relaxed), cpu(), Instant::now());
+    tokio::time::sleep(window).await;
+    let (n1, cpu1, elapsed) = (done.load(Ordering::Relaxed), cpu(), t0.elapsed());
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let ops = (n1 - n0).max(1);
+    Rate {
+        per_sec: ops as f64 / elapsed.as_secs_f64(),
+        cpu_us_per_op: (cpu1 - cpu0).as_micros() as f64 / ops as f64,
+        errors: errors.load(Ordering::Relaxed),
+    }
+}
+
+/// Sums rounds of the same measurement.
+fn total(rounds: &[Rate]) -> Rate {
+    let n = rounds.len() as f64;
+    Rate {
+        per_sec: rounds.iter().map(|r| r.per_sec).sum::<f64>() / n,
+        cpu_us_per_op: rounds.iter().map(|r| r.cpu_us_per_op).sum::<f64>() / n,
+        errors: rounds.iter().map(|r| r.errors).sum(),
+    }
+}
+
+/// `rounds` alternating echo/natter windows of `window / rounds` each, so both see the same
+/// drift in the load of a shared machine.
+pub async fn run(
+    natter: &ServerChild,
+    echo: &ServerChild,
+    worker_counts: &[usize],
+    window: Duration,
+    rounds: u32,
+) -> Vec<Row> {
+    let mut rows = vec![];
+    for &workers in worker_counts {
+        let (mut floors, mut logins) = (vec![], vec![]);
+        for _ in 0..rounds {
+            floors.push(drive(&[echo], Op::Echo, workers, window / rounds).await);
+            logins.push(drive(&[natter], Op::Login, workers, window / rounds).await);
+        }
+        let (floor, login) = (total(&floors), total(&logins));
+        let note = format!(
+            "{:.1} s in {rounds} alternating rounds, generator co-located, {} sources; errors: natter {}, echo {}",
+            window.as_secs_f64(),
+            wire::SOURCES,
+            login.errors,
+            floor.errors
+        );
+        rows.push(
+            Row::new(
+                "4",
+                format!("throughput: logins/s, {workers} workers"),
+                login.per_sec,
+                "/s",
+            )
+            .against("echo connect+upgrade+echo", floor.per_sec)
+            .note(note),
+        );
+        rows.push(
+            Row::new(
+                "4",
+                format!("server CPU per login, {workers} workers"),
+                login.cpu_us_per_op,
+                "µs",
+            )
+            .against("echo server CPU per connection", floor.cpu_us_per_op)
+            .note("user+sys of the server process over the window"),
+        );
+    }
+    rows
+}
+
+/// Logins/s with `workers` split over `servers`, and failed attempts.
+pub async fn logins_per_sec(servers: &[&ServerChild], workers: usize, window: Duration) -> (f64, u64) {
+    let rate = drive(servers, Op::Login, workers, window).await;
+    (rate.per_sec, rate.errors)
+}

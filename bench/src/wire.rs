@@ -1,0 +1,139 @@
+//! The bare floor and the raw load generator: tokio-tungstenite connections with nothing of
+//! Natter's client in them, from a chosen 127.0.0.x source.
+
+use futures_util::{SinkExt, StreamExt};
+use natter_protocol::{ClientFrame, Platform, ServerFrame, PROTOCOL_VERSION};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::os::fd::AsRawFd;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+pub type Ws = WebSocketStream<TcpStream>;
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The ping frame the floor echoes: the size of a small Natter request.
+pub const ECHO_TEXT: &str = "{\"type\":\"ping\",\"id\":1}";
+
+/// Loopback sources the load generator spreads its connections over: one source address has
+/// only ~28k ephemeral ports towards one server port.
+pub const SOURCES: u8 = 8;
+
+pub fn source(i: usize) -> Ipv4Addr {
+    Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES as usize) as u8)
+}
+
+/// The same buffer sizes as Natter's server (server/src/ws.rs), so the echo floor holds
+/// connections on the same terms (tokio-tungstenite's defaults are 128 KiB each way).
+fn echo_server_config() -> WebSocketConfig {
+    let mut c = WebSocketConfig::default();
+    c.read_buffer_size = 8 * 1024;
+    c.write_buffer_size = 8 * 1024;
+    c
+}
+
+/// The bare WebSocket echo server: accept, upgrade, echo text frames. The floor every Natter
+/// figure is compared with.
+pub async fn run_echo_server(listener: TcpListener) {
+    while let Ok((socket, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let _ = socket.set_nodelay(true);
+            let Ok(mut ws) = tokio_tungstenite::accept_async_with_config(socket, Some(echo_server_config())).await
+            else {
+                return;
+            };
+            while let Some(Ok(msg)) = ws.next().await {
+                if msg.is_text() && ws.send(msg).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// Small client buffers for the load generator, which holds up to 100k connections.
+fn generator_config() -> WebSocketConfig {
+    let mut c = WebSocketConfig::default();
+    c.read_buffer_size = 4 * 1024;
+    c.write_buffer_size = 0;
+    c
+}
+
+/// TCP connect from `src` (port picked at connect time, so TIME_WAIT ports are reused) and
+/// WebSocket upgrade.
+pub async fn open(src: Ipv4Addr, server: SocketAddr) -> Result<Ws, BoxError> {
+    let socket = TcpSocket::new_v4()?;
+    let one: libc::c_int = 1;
+    // SAFETY: setsockopt reads `one` for the length given; the fd is open for the call.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            &one as *const _ as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
+    socket.bind(SocketAddr::from((src, 0)))?;
+    let stream = socket.connect(server).await?;
+    stream.set_nodelay(true)?;
+    let url = format!("ws://{server}{}", natter_protocol::WS_PATH);
+    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(generator_config())).await?;
+    Ok(ws)
+}
+
+/// One echo round trip on an open connection.
+pub async fn echo(ws: &mut Ws) -> Result<(), BoxError> {
+    ws.send(Message::text(ECHO_TEXT)).await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(_))) => Ok(()),
+        other => Err(format!("no echo: {other:?}").into()),
+    }
+}
+
+/// The floor of one login: connect + upgrade + one echo.
+pub async fn floor_once(src: Ipv4Addr, server: SocketAddr) -> Result<Ws, BoxError> {
+    let mut ws = open(src, server).await?;
+    echo(&mut ws).await?;
+    Ok(ws)
+}
+
+pub fn login_frame(user: &str, sig: &str, instance: &str) -> String {
+    ClientFrame::Login {
+        id: 1,
+        version: PROTOCOL_VERSION,
+        sdk_app_id: natter_server::DEV_SDK_APP_ID,
+        user_id: user.to_owned(),
+        user_sig: sig.to_owned(),
+        platform: Platform::Web,
+        instance_id: instance.to_owned(),
+        resume: false,
+    }
+    .to_json()
+}
+
+/// A raw Natter login: connect + upgrade + login frame + `loginOk`.
+pub async fn natter_login(src: Ipv4Addr, server: SocketAddr, frame: &str) -> Result<Ws, BoxError> {
+    let mut ws = open(src, server).await?;
+    ws.send(Message::text(frame)).await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str()) {
+            Ok(ServerFrame::LoginOk { .. }) => Ok(ws),
+            other => Err(format!("login refused: {other:?}").into()),
+        },
+        other => Err(format!("no login reply: {other:?}").into()),
+    }
+}
+
+pub fn user_sig(user: &str) -> String {
+    let now = natter::local_unix_ms() / 1000;
+    natter_server::usersig::generate(
+        natter_server::DEV_SDK_APP_ID,
+        natter_server::DEV_SECRET_KEY,
+        user,
+        24 * 3600,
+        now,
+    )
+    .expect("a valid user id")
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Natter's benchmarks (issue 10): one Markdown table on stdout, JSON in target/bench/results.json
+# (or --json PATH). Every figure stands beside its baseline measured in the same run: a bare
+# tokio-tungstenite echo server started by the program (docs/performance.md).
+#
+#   scripts/bench.sh            full run: release build, 2,000 logins, 100,000 sessions, 10,000-
+#                               client storm, size of every library build (several release builds;
+#                               ~20-30 min on 2 cores, most of it compiling)
+#   scripts/bench.sh --quick    seconds, small N, the debug build: proves the program still runs
+#                               and prints every row (part of scripts/test.sh), not that numbers are good
+#   --json PATH                 where the JSON goes
+#   --no-size                   skip the size builds (section 6) in a full run
+#   --build-only                build what the full run needs, measure nothing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export NATTER_CACHE="${NATTER_CACHE:-$HOME/.cache/natter}"
+target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
+quick=0
+size=1
+build_only=0
+json="$target_dir/bench/results.json"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --no-size) size=0 ;;
+    --build-only) build_only=1 ;;
+    --json) json="$2"; shift ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--no-size] [--build-only] [--json PATH]" >&2; exit 2 ;;
+  esac
+  shift
+done
+mkdir -p "$(dirname "$json")" "$target_dir/bench"
+# llvm-strip reads every target's objects (section 6); scripts/check-targets.sh installs the same.
+if ! command -v llvm-strip >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get install -y --no-install-recommends llvm >/dev/null || { apt-get update >/dev/null && apt-get install -y --no-install-recommends llvm >/dev/null; }
+  fi
+  command -v llvm-strip >/dev/null || { echo "error: llvm-strip is needed (apt-get install llvm)" >&2; exit 1; }
+fi
+
+# Section 8 starts its own redis-server (the cluster's directory).
+bash scripts/install-redis.sh >/dev/null
+artifacts=()
+if [ "$quick" = 1 ]; then
+  # The debug build the test command already made: the rows exist, the sizes mean little.
+  cargo build --locked -p natter -p natter-bench
+  bin="$target_dir/debug/natter-bench"
+  artifacts+=(--artifact "x86_64-linux cdylib (debug)=$target_dir/debug/libnatter.so")
+  set +e
+  out="$("$bin" --quick --json "$json" "${artifacts[@]}")"
+  rc=$?
+  set -e
+  printf '%s\n' "$out"
+  [ "$rc" = 0 ] || { echo "error: natter-bench --quick exited with $rc" >&2; exit 1; }
+  # Every section printed its rows, and the JSON holds as many rows as the table.
+  for section in 1 2 3 4 5 6 7 8; do
+    grep -q "^| $section | " <<<"$out" || { echo "error: no row for section $section" >&2; exit 1; }
+  done
+  table_rows="$(grep -c '^| [0-9] | ' <<<"$out")"
+  json_rows="$(grep -c '"section":' "$json")"
+  [ "$table_rows" = "$json_rows" ] || { echo "error: table has $table_rows rows, $json \
+has $json_rows" >&2; exit 1; }
+  if grep -Eq 'NaN|inf ' <<<"$out"; then echo "error: a figure is not a number" >&2; exit 1; fi
+  echo "bench --quick: $table_rows rows, all 8 sections"
+  exit 0
+fi
+
+if [ "$size" = 1 ]; then
+  # The shipped profile ([profile.release]: lto, codegen-units 1, opt-level s), the library alone:
+  # built together with natter-bench its dependencies would get the server's extra features.
+  # Copied aside, because the next build in this target dir replaces target/release/libnatter.*.
+  cargo build --locked --release -p natter --lib
+  shipped="$target_dir/bench-size/opt-s"
+  mkdir -p "$shipped"
+  cp "$target_dir/release/libnatter.so" "$target_dir/release/libnatter.a" "$shipped/"
+  artifacts+=(--artifact "x86_64-linux cdylib, opt s=$shipped/libnatter.so")
+  artifacts+=(--artifact "x86_64-linux staticlib, opt s=$shipped/libnatter.a")
+  # Variants in their own target dirs, so they never invalidate the main build. (The linker
+  # keeps symbols, [profile.release] strip = "debuginfo"; natter-bench strips copies.)
+  variant() { # name, env assignments...
+    local name="$1"; shift
+    env CARGO_TARGET_DIR="$target_dir/bench-size/$name" CARGO_INCREMENTAL=0 "$@" \
+      cargo build --locked --release -p natter --lib >&2
+  }
+  variant opt-z CARGO_PROFILE_RELEASE_OPT_LEVEL=z
+  artifacts+=(--artifact "x86_64-linux cdylib, opt z=$target_dir/bench-size/opt-z/release/libnatter.so")
+  variant abort CARGO_PROFILE_RELEASE_PANIC=abort
+  artifacts+=(--artifact "x86_64-linux cdylib, opt s + panic=abort=$target_dir/bench-size/abort/release/libnatter.so")
+
+  # Mobile: the staticlib (an Android cdylib needs the NDK's linker, which this machine lacks),
+  # built with the Debian clang recipe of scripts/check-targets.sh for ring's C.
+  bash scripts/check-targets.sh >&2 # installs the targets, clang and llvm when missing
+  declare -A clang_triple=(
+    [aarch64-linux-android]=aarch64-linux-android24
+    [armv7-linux-androideabi]=armv7a-linux-androideabi24
+    [aarch64-apple-ios]=arm64-apple-ios13.0
+  )
+  mobile_dir="$target_dir/bench-size/mobile"
+  export SDKROOT="$mobile_dir/no-ios-sdk"
+  mkdir -p "$SDKROOT/usr/include"
+  # The one SDK header ring reads (as scripts/check-targets.sh writes it): an iPhone device build.
+  printf '#define TARGET_OS_MAC 1\n#define TARGET_OS_OSX 0\n#define TARGET_OS_IPHONE 1\n#define TARGET_OS_IOS 1\n#define TARGET_OS_SIMULATOR 0\n' \
+    >"$SDKROOT/usr/include/TargetConditionals.h"
+  for t in aarch64-linux-android armv7-linux-androideabi aarch64-apple-ios; do
+    v="${t//-/_}"
+    cflags="--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
+    [[ "$t" != *apple* ]] || cflags="$cflags -isystem $SDKROOT/usr/include"
+    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" \
+      cargo rustc --locked --release -p natter --lib --target "$t" --crate-type staticlib >&2
+    artifacts+=(--artifact "$t staticlib, opt s=$mobile_dir/$t/release/libnatter.a")
+  done
+
+  # The biggest crates in the shipped cdylib (cargo-bloat, installed into the cache when missing).
+  bloat="$NATTER_CACHE/cargo-bloat/bin/cargo-bloat"
+  [ -x "$bloat" ] || cargo install --locked --root "$NATTER_CACHE/cargo-bloat" cargo-bloat >&2
+  PATH="$NATTER_CACHE/cargo-bloat/bin:$PATH" cargo bloat --release -p natter --lib --crate-type cdylib --crates -n 15 \
+    >"$target_dir/bench/bloat-crates.txt"
+fi
+cargo build --locked --release -p natter-bench
+bin="$target_dir/release/natter-bench"
+[ "$build_only" = 0 ] || exit 0
+only=()
+[ "$size" = 1 ] || only=(--only 1,2,3,4,5,7,8)
+"$bin" --json "$json" "${only[@]}" "${artifacts[@]}"
+[ "$size" = 0 ] || echo "largest crates (cargo bloat): $target_dir/bench/bloat-crates.txt" >&2
