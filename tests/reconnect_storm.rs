@@ -325,7 +325,9 @@ async fn a_storm_of_clients_resumes_after_a_sigkill_restart_and_kicked_users_sta
     for c in kicked.iter_mut() {
         let after = std::iter::from_fn(|| c.events.try_recv().ok()).collect::<Vec<_>>();
         assert!(
-            after.iter().all(|e| common::plain(e.clone()) == common::net(NetState::Disconnected)),
+            after
+                .iter()
+                .all(|e| common::plain(e.clone()) == common::net(NetState::Disconnected)),
             "{} came back: {after:?}",
             c.user
         );
