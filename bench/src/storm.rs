@@ -83,9 +83,13 @@ pub async fn run(n: usize) -> Vec<Row> {
     let waits = clients.iter_mut().map(|(_, events, _)| async move {
         tokio::time::timeout(deadline, async {
             while let Some(e) = events.recv().await {
-                if e == (ChatEvent::NetStateChange {
-                    state: NetState::Connected,
-                }) {
+                if matches!(
+                    e,
+                    ChatEvent::NetStateChange {
+                        state: NetState::Connected,
+                        ..
+                    }
+                ) {
                     return Some(Instant::now());
                 }
             }
