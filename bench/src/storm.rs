@@ -83,9 +83,14 @@ pub async fn run(n: usize) -> Vec<Row> {
     let waits = clients.iter_mut().map(|(_, events, _)| async move {
         tokio::time::timeout(deadline, async {
             while let Some(e) = events.recv().await {
-                if e == (ChatEvent::NetStateChange {
-                    state: NetState::Connected,
-                }) {
+                // By state: the event also carries a reason since the mobile merge.
+                if matches!(
+                    e,
+                    ChatEvent::NetStateChange {
+                        state: NetState::Connected,
+                        ..
+                    }
+                ) {
                     return Some(Instant::now());
                 }
             }
