@@ -11,6 +11,8 @@
 #   --json PATH                 where the JSON goes
 #   --no-size                   skip the size builds (section 6) in a full run
 #   --build-only                build what the full run needs, measure nothing
+# Section 5's events rows run bench/node/events.js and bench/kotlin/Events.kt (node, java 17+;
+# kotlinc and JNA installed as scripts/test-kotlin.sh does), never skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NATTER_CACHE="${NATTER_CACHE:-$HOME/.cache/natter}"
