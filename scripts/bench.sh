@@ -11,6 +11,8 @@
 #   --json PATH                 where the JSON goes
 #   --no-size                   skip the size builds (section 6) in a full run
 #   --build-only                build what the full run needs, measure nothing
+# Section 5's events rows run bench/node/events.js and bench/kotlin/Events.kt (node, java 17+;
+# kotlinc and JNA installed as scripts/test-kotlin.sh does), never skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export NATTER_CACHE="${NATTER_CACHE:-$HOME/.cache/natter}"
@@ -41,13 +43,55 @@ fi
 # Section 8 starts its own redis-server (the cluster's directory).
 bash scripts/install-redis.sh >/dev/null
 artifacts=()
+
+# Item 5's events drivers: the Node addon and the Kotlin listener (compiled like
+# scripts/test-kotlin.sh does: cached kotlinc, JNA, the generated bindings). Installs what is
+# missing the same way; never skips. Sets the driver arguments for natter-bench.
+events_drivers() { # profile (debug|release)
+  local profile="$1"
+  command -v node >/dev/null || { echo "error: node (>= 20) is required for the events row" >&2; exit 1; }
+  command -v java >/dev/null || { echo "error: java (>= 17) is required for the events row" >&2; exit 1; }
+  local release=()
+  [ "$profile" = debug ] || release=(--release)
+  env NATTER_CARGO_LOCKED=1 node scripts/build-node-addon.js "${release[@]}" >&2
+  local kver=2.4.20 kdir="$NATTER_CACHE/kotlin"
+  local kotlinc="$kdir/node_modules/kotlin-compiler/bin/kotlinc" klib="$kdir/node_modules/kotlin-compiler/lib"
+  local jna=/usr/share/java/jna.jar
+  if [ ! -x "$kotlinc" ]; then
+    mkdir -p "$kdir"
+    npm install --silent --no-audit --no-fund --prefix "$kdir" "kotlin-compiler@$kver" >&2
+  fi
+  if [ ! -f "$jna" ]; then
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq libjna-java >/dev/null
+  fi
+  # The cdylib JNA loads: the quick run's build already made the debug one (building `-p natter`
+  # alone would unify features differently and rebuild it).
+  [ "$profile" = debug ] || cargo build --locked --release -p natter --lib >&2
+  local sources=(bindings/kotlin/dev/natter/natter.kt bench/kotlin/Events.kt)
+  local hash jar cp
+  hash="$(cat "${sources[@]}" | sha256sum | cut -c1-16)"
+  mkdir -p "$NATTER_CACHE/kotlin-build"
+  jar="$NATTER_CACHE/kotlin-build/bench-events-$hash-$kver.jar"
+  cp="$jna:$klib/kotlinx-coroutines-core-jvm.jar"
+  if [ ! -s "$jar" ]; then
+    "$kotlinc" -jvm-target 17 -nowarn -cp "$cp" -d "$jar.tmp.jar" "${sources[@]}" >&2
+    mv "$jar.tmp.jar" "$jar"
+  fi
+  drivers=(
+    --events-driver "a Kotlin listener (JVM)=java -Djna.library.path=$target_dir/$profile -cp $jar:$cp:$klib/kotlin-stdlib.jar dev.natter.bench.EventsKt"
+    --events-driver "JS handlers (Node)=node bench/node/events.js"
+  )
+}
+drivers=()
 if [ "$quick" = 1 ]; then
   # The debug build the test command already made: the rows exist, the sizes mean little.
   cargo build --locked -p natter -p natter-bench
   bin="$target_dir/debug/natter-bench"
+  events_drivers debug
   artifacts+=(--artifact "x86_64-linux cdylib (debug)=$target_dir/debug/libnatter.so")
   set +e
-  out="$("$bin" --quick --json "$json" "${artifacts[@]}")"
+  out="$("$bin" --quick --json "$json" "${artifacts[@]}" "${drivers[@]}")"
   rc=$?
   set -e
   printf '%s\n' "$out"
@@ -60,6 +104,9 @@ if [ "$quick" = 1 ]; then
   json_rows="$(grep -c '"section":' "$json")"
   [ "$table_rows" = "$json_rows" ] || { echo "error: table has $table_rows rows, $json \
 has $json_rows" >&2; exit 1; }
+  for row in "events/s into a Kotlin listener" "events/s into JS handlers"; do
+    grep -q "^| 5 | $row" <<<"$out" || { echo "error: no row \"$row\"" >&2; exit 1; }
+  done
   if grep -Eq 'NaN|inf ' <<<"$out"; then echo "error: a figure is not a number" >&2; exit 1; fi
   echo "bench --quick: $table_rows rows, all 8 sections"
   exit 0
@@ -118,8 +165,9 @@ if [ "$size" = 1 ]; then
 fi
 cargo build --locked --release -p natter-bench
 bin="$target_dir/release/natter-bench"
+events_drivers release
 [ "$build_only" = 0 ] || exit 0
 only=()
 [ "$size" = 1 ] || only=(--only 1,2,3,4,5,7,8)
-"$bin" --json "$json" "${only[@]}" "${artifacts[@]}"
+"$bin" --json "$json" ${only[@]+"${only[@]}"} "${artifacts[@]}" "${drivers[@]}"
 [ "$size" = 0 ] || echo "largest crates (cargo bloat): $target_dir/bench/bloat-crates.txt" >&2

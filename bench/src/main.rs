@@ -12,6 +12,7 @@ mod capacity;
 mod child;
 mod client_cost;
 mod cluster;
+mod events;
 mod latency;
 mod procfs;
 mod report;
@@ -40,6 +41,9 @@ struct Plan {
     getter_calls: u32,
     storm: usize,
     gzip_level: u32,
+    /// Hub instances cycling login/logout, and the window their items are counted over.
+    event_instances: usize,
+    event_window: Duration,
 }
 
 impl Plan {
@@ -56,6 +60,8 @@ impl Plan {
             getter_calls: 1_000_000,
             storm: 10_000,
             gzip_level: 9,
+            event_instances: 1000,
+            event_window: Duration::from_secs(10),
         }
     }
 
@@ -73,6 +79,8 @@ impl Plan {
             storm: 200,
             // The quick run measures the (large) debug artifacts; level 9 would take the most time.
             gzip_level: 1,
+            event_instances: 5,
+            event_window: Duration::from_secs(1),
         }
     }
 }
@@ -87,12 +95,13 @@ struct Args {
     only: Option<Vec<String>>,
     artifacts: Vec<(String, PathBuf)>,
     sessions: Option<usize>,
+    event_drivers: Vec<events::Driver>,
 }
 
 fn usage(problem: &str) -> ! {
     eprintln!(
         "natter-bench: {problem}\nusage: natter-bench [--quick] [--json PATH] [--only 1,2,3,4,5,6,7,8] \
-         [--sessions N] [--artifact LABEL=PATH]..."
+         [--sessions N] [--artifact LABEL=PATH]... [--events-driver LABEL=COMMAND]..."
     );
     std::process::exit(2)
 }
@@ -104,6 +113,7 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Args {
         only: None,
         artifacts: vec![],
         sessions: None,
+        event_drivers: vec![],
     };
     while let Some(arg) = args.next() {
         let mut value = |name: &str| args.next().unwrap_or_else(|| usage(&format!("{name} needs a value")));
@@ -121,6 +131,17 @@ fn parse_args(mut args: impl Iterator<Item = String>) -> Args {
                     usage(&format!("--artifact {label}: {path} does not exist"));
                 }
                 a.artifacts.push((label.to_owned(), path.into()));
+            }
+            "--events-driver" => {
+                let v = value("--events-driver");
+                // The command may contain '=' (-Dkey=value), the label does not.
+                let (label, command) = v
+                    .split_once('=')
+                    .unwrap_or_else(|| usage("--events-driver LABEL=COMMAND"));
+                a.event_drivers.push(events::Driver {
+                    label: label.to_owned(),
+                    command: command.to_owned(),
+                });
             }
             other => usage(&format!("unknown argument {other:?}")),
         }
@@ -234,6 +255,14 @@ fn main() {
         if wants("5") {
             rows.extend(client_cost::idle(&natter, &echo, &plan.idle_clients));
             rows.extend(client_cost::getters(&natter, plan.getter_calls).await);
+            let work = args.json.parent().unwrap_or(std::path::Path::new("."));
+            rows.extend(events::run(
+                &natter,
+                plan.event_instances,
+                plan.event_window,
+                &args.event_drivers,
+                work,
+            ));
         }
         drop((natter, echo));
         if wants("3") {
