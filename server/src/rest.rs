@@ -3,7 +3,6 @@
 
 use crate::directory::DirectoryError;
 use crate::state::Shared;
-use crate::usersig;
 use axum::body::{to_bytes, Body};
 use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
@@ -117,14 +116,7 @@ async fn admin_request(shared: &Shared, req: Request) -> Result<serde_json::Map<
             "identifier is not the admin account",
         ));
     }
-    if let Err(e) = usersig::verify_with_skew(
-        sig,
-        cfg.sdk_app_id,
-        &cfg.secret_key,
-        identifier,
-        shared.now_unix(),
-        cfg.usersig_max_future_secs,
-    ) {
+    if let Err(e) = shared.verify_user_sig(sig, identifier) {
         tracing::info!(code = e.code(), "REST call refused: bad admin UserSig");
         return Err(RestError::new(e.code(), e.to_string()));
     }

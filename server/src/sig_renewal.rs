@@ -4,7 +4,7 @@
 //! and the expiry kick follows the newest accepted one.
 
 use crate::state::Shared;
-use crate::usersig::{self, Claims};
+use crate::usersig::Claims;
 use natter_protocol::SigLifetime;
 
 /// A refused renewal: the reference server's code and an English message. The session goes on.
@@ -16,20 +16,13 @@ pub struct Refusal {
 
 /// Verifies `user_sig` for `user_id` of this server's app; returns its lifetime on success.
 pub fn verify(shared: &Shared, user_id: &str, user_sig: &str) -> Result<SigLifetime, Refusal> {
-    let cfg = &shared.config;
-    usersig::verify_with_skew(
-        user_sig,
-        cfg.sdk_app_id,
-        &cfg.secret_key,
-        user_id,
-        shared.now_unix(),
-        cfg.usersig_max_future_secs,
-    )
-    .map(|claims| lifetime(&claims))
-    .map_err(|e| Refusal {
-        code: e.code(),
-        message: format!("UserSig renewal refused: {e}"),
-    })
+    shared
+        .verify_user_sig(user_sig, user_id)
+        .map(|claims| lifetime(&claims))
+        .map_err(|e| Refusal {
+            code: e.code(),
+            message: format!("UserSig renewal refused: {e}"),
+        })
 }
 
 /// The wire form of a sig's validity window, in Unix milliseconds.

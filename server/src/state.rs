@@ -10,7 +10,7 @@ use crate::local_sessions::LocalSessions;
 use crate::metrics::Metrics;
 use crate::throttle::Throttle;
 use crate::timed_directory::TimedDirectory;
-use crate::ServerConfig;
+use crate::{usersig, ServerConfig};
 use natter_protocol::KickType;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicUsize;
@@ -100,6 +100,20 @@ impl Shared {
 
     pub fn now_unix(&self) -> i64 {
         self.now_ms().div_euclid(1000)
+    }
+
+    /// Verifies `user_sig` for `user_id` of this server's app, by this server's clock and
+    /// not-before tolerance: the one check behind WS login, sig renewal and the admin REST call.
+    pub fn verify_user_sig(&self, user_sig: &str, user_id: &str) -> Result<usersig::Claims, usersig::UserSigError> {
+        let cfg = &self.config;
+        usersig::verify_with_skew(
+            user_sig,
+            cfg.sdk_app_id,
+            &cfg.secret_key,
+            user_id,
+            self.now_unix(),
+            cfg.usersig_max_future_secs,
+        )
     }
 
     /// Whether a login for `user` (None: not a valid identifier) from `ip` is refused now; counted

@@ -8,7 +8,6 @@ use crate::login_refusal::LoginRefusal;
 use crate::metrics::SessionGauge;
 use crate::sig_renewal;
 use crate::state::{ConnInfo, Shared};
-use crate::usersig;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
@@ -301,14 +300,7 @@ pub(crate) async fn authenticate(
     if !cfg.app_enabled {
         return Err(LoginRefusal::AppDisabled);
     }
-    match usersig::verify_with_skew(
-        user_sig,
-        cfg.sdk_app_id,
-        &cfg.secret_key,
-        user_id,
-        shared.now_unix(),
-        cfg.usersig_max_future_secs,
-    ) {
+    match shared.verify_user_sig(user_sig, user_id) {
         Ok(claims) => Ok(sig_renewal::lifetime(&claims)),
         Err(e) => Err(LoginRefusal::UserSig(e)),
     }
