@@ -75,20 +75,7 @@ impl HubSink for JsSink {
 }
 
 fn error_value(e: &ChatError) -> Value {
-    let (code, message) = match e {
-        ChatError::NoSdkAppId { code, detail }
-        | ChatError::NoUserId { code, detail }
-        | ChatError::NoUserSig { code, detail }
-        | ChatError::NotLoggedIn { code, detail }
-        | ChatError::LoginInProgress { code, detail }
-        | ChatError::Network { code, detail }
-        | ChatError::Timeout { code, detail }
-        | ChatError::Server { code, detail }
-        | ChatError::InvalidArgument { code, detail }
-        | ChatError::Destroyed { code, detail }
-        | ChatError::Internal { code, detail } => (code, detail),
-    };
-    json!({ "code": code, "message": message })
+    json!({ "code": e.code(), "message": e.detail() })
 }
 
 /// The instances of one JS module: `js/src/backend.ts` makes one.
