@@ -64,6 +64,11 @@ impl Harness {
 
     /// Runs a login to the ready state and returns the connection id.
     fn login_ready(&mut self, user: &str) -> ConnId {
+        self.login_ready_with_sig(user, None)
+    }
+
+    /// [`Self::login_ready`] with the sig lifetime the server's `loginOk` reports.
+    fn login_ready_with_sig(&mut self, user: &str, user_sig: Option<SigLifetime>) -> ConnId {
         self.login_call(user);
         let conn = connect_id(&self.drain());
         self.s.handle_connected(conn, self.now);
@@ -73,7 +78,7 @@ impl Harness {
             ServerFrame::LoginOk {
                 id: frame_id,
                 server_time_ms: T0,
-                user_sig: None,
+                user_sig,
             },
             self.now,
         );

@@ -23,21 +23,7 @@ fn with_provider() -> Harness {
 
 /// Logs in; the server reports a sig of `secs` seconds.
 fn login_with_lifetime(h: &mut Harness, secs: i64) -> ConnId {
-    h.login_call("alice");
-    let conn = connect_id(&h.drain());
-    h.s.handle_connected(conn, h.now);
-    let id = login_frame_id(&h.drain());
-    h.s.handle_frame(
-        conn,
-        ServerFrame::LoginOk {
-            id,
-            server_time_ms: T0,
-            user_sig: Some(lifetime(secs)),
-        },
-        h.now,
-    );
-    h.drain();
-    conn
+    h.login_ready_with_sig("alice", Some(lifetime(secs)))
 }
 
 fn renew_frame(out: &[Output]) -> (u64, String) {
