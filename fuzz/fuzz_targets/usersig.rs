@@ -13,14 +13,11 @@
 use arbitrary::{Arbitrary, Unstructured};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use natter_server::usersig::{self, UserSigError};
 use serde_json::{Map, Value};
 use sha2::Sha256;
-use std::io::Write;
 
 /// The secret key of the official vectors (tests/vectors/usersig-vectors.json), so they verify.
 const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
@@ -96,16 +93,6 @@ fn hmac_sig(identifier: &str, app: u64, time: i64, expire: u64, userbuf: Option<
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn encode(doc: &Value) -> String {
-    let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
-    enc.write_all(doc.to_string().as_bytes()).unwrap();
-    STANDARD
-        .encode(enc.finish().unwrap())
-        .replace('+', "*")
-        .replace('/', "-")
-        .replace('=', "_")
-}
-
 fn parse_u64(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str()?.parse().ok())
 }
@@ -177,7 +164,7 @@ fn build(source: Source) -> String {
                 _ => sig_text,
             };
             doc.insert("TLS.sig".into(), sig.into());
-            encode(&Value::Object(doc))
+            usersig::encode(&Value::Object(doc))
         }
     }
 }
