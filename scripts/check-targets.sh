@@ -10,11 +10,12 @@
 # -ffreestanding -nostdlibinc) uses only clang's builtin headers.
 #
 # Installs what is missing (rustup targets; clang and llvm via apt-get when root). Uses its own
-# target dir ($NATTER_CACHE/cross-target) so it never blocks the host build. Exits non-zero on the first failure.
+# target dir ($NATTER_CACHE/cross-target/<checkout>) so it never blocks the host build. Exits non-zero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# Under the cache, so a later run (a fresh clone in CI too) only rebuilds what changed.
-export CARGO_TARGET_DIR="${CROSS_TARGET_DIR:-${NATTER_CACHE:-$HOME/.cache/natter}/cross-target}"
+# Under the cache, so a later run in the same checkout only rebuilds what changed; one dir per
+# checkout path, as in fuzz.sh (artifacts of another checkout of the same crates can be taken as fresh).
+export CARGO_TARGET_DIR="${CROSS_TARGET_DIR:-${NATTER_CACHE:-$HOME/.cache/natter}/cross-target/$(pwd -P | sha1sum | cut -c1-12)}"
 # A check, not a development build: no incremental cache or debug info (disk space).
 export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0
 

@@ -6,7 +6,7 @@
 #
 # Installs cargo-fuzz into the cache when missing; uses the nightly toolchain when rustup has one,
 # else stable with RUSTC_BOOTSTRAP=1 (cargo-fuzz's flags are nightly-only). The fuzz build has its
-# own workspace and its own target dir ($NATTER_CACHE/fuzz-target, or NATTER_FUZZ_TARGET_DIR), so
+# own workspace and its own target dir ($NATTER_CACHE/fuzz-target/<checkout>, or NATTER_FUZZ_TARGET_DIR), so
 # it never touches the main build. New inputs libFuzzer finds go to <target dir>/corpus/<target>
 # (not committed); a crash is written to fuzz/artifacts/<target>/ and makes this script exit
 # non-zero, printing the input's path. Reproduce one with:
@@ -48,8 +48,10 @@ HOST=$(rustc "${TOOLCHAIN[@]}" -vV | sed -n 's/^host: //p')
 
 # A CARGO_TARGET_DIR set for the main workspace must not redirect (or mix with) the fuzz build.
 unset CARGO_TARGET_DIR
-# Under the cache so a later run on the same machine rebuilds in seconds, not minutes.
-FUZZ_TARGET_DIR="${NATTER_FUZZ_TARGET_DIR:-$NATTER_CACHE/fuzz-target}"
+# Under the cache so a later run on the same machine rebuilds in seconds, not minutes; one dir per
+# checkout path, because artifacts built from another checkout of the same crates were taken as
+# fresh and the build failed with "multiple different versions of crate natter_protocol".
+FUZZ_TARGET_DIR="${NATTER_FUZZ_TARGET_DIR:-$NATTER_CACHE/fuzz-target/$(pwd -P | sha1sum | cut -c1-12)}"
 # The time-boxed run fuzzes safe Rust for panics and invariants: no sanitizer and parallel codegen
 # keep the from-scratch build short. Long runs can ask for ASan: NATTER_FUZZ_SANITIZER=address.
 SANITIZER="${NATTER_FUZZ_SANITIZER:-none}"
