@@ -20,6 +20,8 @@ use std::sync::OnceLock;
 
 const KICK: &str = "/v4/im_open_login_svc/kick";
 const QUERY: &str = "/v4/openim/query_online_status";
+/// The WebSocket upgrade paths: Natter's `/ws` and `/`, the vendor SDK's `/binfo` and `/info`.
+const UPGRADE_PATHS: [&str; 4] = ["/ws", "/", "/binfo", "/info"];
 /// Codes of docs/operations.md for REST answers (0 is OK).
 const CODES: [i64; 12] = [
     0, 60002, 60003, 60006, 60009, 60010, 70001, 70002, 70003, 70009, 70013, 70014,
@@ -51,8 +53,9 @@ fuzz_target!(|data: &[u8]| {
     let Some(answer) = h.call(method, &uri, body.clone()) else {
         return;
     };
-    if path == "/ws" || path == "/" {
-        // Not REST: the upgrade endpoints (a plain GET without the upgrade headers is refused by axum).
+    if UPGRADE_PATHS.contains(&path) && (method == "GET" || method == "HEAD") {
+        // Not REST: the upgrade endpoints (a plain GET without the upgrade headers is refused by
+        // axum). Every other method there gets the coded JSON answer checked below.
         assert!(answer.status >= 400, "{answer:?}");
         return;
     }

@@ -83,6 +83,16 @@ pub(crate) async fn method_not_allowed() -> RestError {
     }
 }
 
+/// Any method but GET on a WebSocket path (`/ws`, `/binfo`, `/info`): coded like the REST
+/// paths' 405 instead of axum's empty answer, so every non-upgrade answer is the same JSON.
+pub(crate) async fn upgrade_method_not_allowed() -> RestError {
+    RestError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: code::UNKNOWN_API,
+        info: "method not allowed; this path is a WebSocket upgrade (GET)".into(),
+    }
+}
+
 fn ok(extra: Value) -> Response {
     let mut body = json!({"ActionStatus": "OK", "ErrorCode": 0, "ErrorInfo": ""});
     if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {

@@ -294,6 +294,13 @@ async fn request_errors_are_coded_and_the_server_keeps_working() {
         ),
         (405, 60009)
     );
+    // The WebSocket paths answer other methods with the same coded 405.
+    for path in ["/ws", "/binfo", "/info"] {
+        for method in ["POST", "DELETE", "G"] {
+            let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            assert_eq!(fail(&raw(&s, &request).await), (405, 60009), "{method} {path}");
+        }
+    }
     // Garbage that is not HTTP at all: the connection is dropped, nothing else.
     let mut junk = TcpStream::connect(s.local_addr()).await.unwrap();
     junk.write_all(b"\x00\x01\x02 hello\r\n\r\n").await.unwrap();
