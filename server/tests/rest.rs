@@ -297,7 +297,8 @@ async fn request_errors_are_coded_and_the_server_keeps_working() {
     // The WebSocket paths answer other methods with the same coded 405.
     for path in ["/ws", "/binfo", "/info"] {
         for method in ["POST", "DELETE", "G"] {
-            let request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let request =
+                format!("{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
             assert_eq!(fail(&raw(&s, &request).await), (405, 60009), "{method} {path}");
         }
     }
