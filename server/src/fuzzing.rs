@@ -4,10 +4,12 @@
 
 use crate::directory::Admission;
 use crate::state::{ConnInfo, Shared};
+use crate::vendor::{a2key, envelope};
 use crate::{router, usersig, ws, ServerConfig};
 use axum::body::{to_bytes, Body};
 use axum::http::{Method, Request, Uri};
 use natter_protocol::{ClientFrame, Platform};
+use serde_json::Value;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -26,6 +28,51 @@ pub fn parse_client_frame(text: &str) -> Result<ClientFrame, FrameRejection> {
         ws::Bad::NotJson => FrameRejection::NotJson,
         ws::Bad::Malformed(id) => FrameRejection::Malformed(id),
     })
+}
+
+/// The head fields the vendor endpoint (`/binfo`, `/info`) reads from one of the vendor SDK's
+/// frames, with the two replies it could send to it.
+#[derive(Debug, Clone)]
+pub struct VendorFrame {
+    pub servcmd: String,
+    pub seq: Value,
+    pub sdk_app_id: Option<u64>,
+    pub identifier: Option<String>,
+    pub usersig: Option<String>,
+    pub a2: Option<String>,
+    /// `ok` with one extra body field (`TinyId`), as a login answer carries.
+    pub ok_reply: String,
+    /// `fail` with code 60009, as an unknown command is answered.
+    pub fail_reply: String,
+}
+
+/// The vendor endpoint's envelope parser (`vendor::envelope::parse`) and reply builders; `None`
+/// for a frame the endpoint drops (not JSON, or no head with a `servcmd` and a `seq`).
+pub fn parse_vendor_frame(bytes: &[u8]) -> Option<VendorFrame> {
+    let r = envelope::parse(bytes).ok()?;
+    Some(VendorFrame {
+        ok_reply: envelope::ok(&r, serde_json::json!({"TinyId": "1"})),
+        fail_reply: envelope::fail(&r, natter_protocol::code::UNKNOWN_API, "unknown command", Value::Null),
+        servcmd: r.servcmd,
+        seq: r.seq,
+        sdk_app_id: r.sdk_app_id,
+        identifier: r.identifier,
+        usersig: r.usersig,
+        a2: r.a2,
+    })
+}
+
+/// `vendor::a2key::issue`: the A2Key the endpoint hands out after a login.
+pub fn issue_a2key(key: &str, sdk_app_id: u64, user_id: &str, instance_id: &str, expires_at: i64) -> String {
+    a2key::issue(key, sdk_app_id, user_id, instance_id, expires_at)
+}
+
+/// `vendor::a2key::verify`: the user and expiry of a valid A2Key, or the vendor code it is
+/// refused with (70001 expired, 70003 invalid).
+pub fn verify_a2key(key: &str, token: &str, sdk_app_id: u64, instance_id: &str, now: i64) -> Result<(String, i64), i32> {
+    a2key::verify(key, token, sdk_app_id, instance_id, now)
+        .map(|t| (t.user_id, t.expires_at))
+        .map_err(|e| e.code())
 }
 
 /// An HTTP answer of the router.
@@ -143,7 +190,6 @@ impl RestHarness {
 mod tests {
     use super::*;
     use crate::rest;
-    use serde_json::Value;
 
     fn admin_query(h: &RestHarness) -> String {
         format!(

@@ -117,6 +117,15 @@ mod tests {
     }
 
     #[test]
+    fn echoes_a_seq_beyond_the_safe_integers_as_the_client_parsed_it() {
+        // Found by the vendor_frame fuzz target: without correctly rounded parsing the echoed
+        // number came back one ulp off, so a JS client would not match the reply.
+        let r = parse(br#"{"head":{"servcmd":"x","seq":444255555555555555755555111110614}}"#).unwrap();
+        let out: Value = serde_json::from_str(&ok(&r, Value::Null)).unwrap();
+        assert_eq!(out["head"]["seq"].as_f64(), Some(444255555555555555755555111110614.0));
+    }
+
+    #[test]
     fn refuses_frames_without_a_matchable_head() {
         assert_eq!(parse(b"\xff\xfe"), Err(EnvelopeError::NotJson));
         assert_eq!(parse(b"[1,2]"), Err(EnvelopeError::NoHead));

@@ -3,10 +3,10 @@
 //! time like Natter's own clients, in the same directory and under the same instance policy.
 //! The wire is described in `docs/vendor-wire.md`.
 
-mod a2key;
+pub(crate) mod a2key;
 mod commands;
 mod directory;
-mod envelope;
+pub(crate) mod envelope;
 mod ids;
 mod query;
 mod session;
