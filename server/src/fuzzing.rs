@@ -69,7 +69,13 @@ pub fn issue_a2key(key: &str, sdk_app_id: u64, user_id: &str, instance_id: &str,
 
 /// `vendor::a2key::verify`: the user and expiry of a valid A2Key, or the vendor code it is
 /// refused with (70001 expired, 70003 invalid).
-pub fn verify_a2key(key: &str, token: &str, sdk_app_id: u64, instance_id: &str, now: i64) -> Result<(String, i64), i32> {
+pub fn verify_a2key(
+    key: &str,
+    token: &str,
+    sdk_app_id: u64,
+    instance_id: &str,
+    now: i64,
+) -> Result<(String, i64), i32> {
     a2key::verify(key, token, sdk_app_id, instance_id, now)
         .map(|t| (t.user_id, t.expires_at))
         .map_err(|e| e.code())
