@@ -10,6 +10,8 @@
 #                               and prints every row (part of scripts/test.sh), not that numbers are good
 #   --json PATH                 where the JSON goes
 #   --no-size                   skip the size builds (section 6) in a full run
+#   --only 1,6,…                run only these sections of the full run (and only the builds they
+#                               need: the size builds only with 6, the events drivers only with 5)
 #   --build-only                build what the full run needs, measure nothing
 # Section 5's events rows run bench/node/events.js and bench/kotlin/Events.kt (node, java 17+;
 # kotlinc and JNA installed as scripts/test-kotlin.sh does), never skipped.
@@ -20,17 +22,23 @@ target_dir="${CARGO_TARGET_DIR:-$PWD/target}"
 quick=0
 size=1
 build_only=0
+only_list=""
 json="$target_dir/bench/results.json"
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
     --no-size) size=0 ;;
     --build-only) build_only=1 ;;
+    --only) only_list="$2"; shift ;;
     --json) json="$2"; shift ;;
-    *) echo "usage: scripts/bench.sh [--quick] [--no-size] [--build-only] [--json PATH]" >&2; exit 2 ;;
+    *) echo "usage: scripts/bench.sh [--quick] [--no-size] [--only 1,2,…] [--build-only] [--json PATH]" >&2; exit 2 ;;
   esac
   shift
 done
+[ -z "$only_list" ] || [ "$quick" = 0 ] || { echo "error: --only is for the full run" >&2; exit 2; }
+# Whether the run measures section $1 (all of them without --only).
+wants() { [ -z "$only_list" ] || [[ ",$only_list," == *",$1,"* ]]; }
+wants 6 || size=0
 mkdir -p "$(dirname "$json")" "$target_dir/bench"
 # llvm-strip reads every target's objects (section 6); scripts/check-targets.sh installs the same.
 if ! command -v llvm-strip >/dev/null; then
@@ -115,19 +123,27 @@ fi
 if [ "$size" = 1 ]; then
   # The shipped profile ([profile.release]: lto, codegen-units 1, opt-level s), the library alone:
   # built together with natter-bench its dependencies would get the server's extra features.
-  # Copied aside, because the next build in this target dir replaces target/release/libnatter.*.
-  cargo build --locked --release -p natter --lib
+  # Each library is built as its one crate type (`cargo rustc --crate-type`), as the Android and
+  # iOS scripts build them: a `cargo build` makes the rlib in the same rustc run, which keeps
+  # every public Rust item alive through LTO and adds ~25 % to the cdylib (measured below, the
+  # first row). Copied aside, because the next build replaces target/release/libnatter.*.
   shipped="$target_dir/bench-size/opt-s"
   mkdir -p "$shipped"
-  cp "$target_dir/release/libnatter.so" "$target_dir/release/libnatter.a" "$shipped/"
+  cargo build --locked --release -p natter --lib
+  cp "$target_dir/release/libnatter.so" "$shipped/libnatter-with-rlib.so"
+  artifacts+=(--artifact "x86_64-linux cdylib, opt s, cargo build (with the rlib)=$shipped/libnatter-with-rlib.so")
+  cargo rustc --locked --release -p natter --lib --crate-type cdylib
+  cp "$target_dir/release/libnatter.so" "$shipped/"
   artifacts+=(--artifact "x86_64-linux cdylib, opt s=$shipped/libnatter.so")
+  cargo rustc --locked --release -p natter --lib --crate-type staticlib
+  cp "$target_dir/release/libnatter.a" "$shipped/"
   artifacts+=(--artifact "x86_64-linux staticlib, opt s=$shipped/libnatter.a")
   # Variants in their own target dirs, so they never invalidate the main build. (The linker
   # keeps symbols, [profile.release] strip = "debuginfo"; natter-bench strips copies.)
   variant() { # name, env assignments...
     local name="$1"; shift
     env CARGO_TARGET_DIR="$target_dir/bench-size/$name" CARGO_INCREMENTAL=0 "$@" \
-      cargo build --locked --release -p natter --lib >&2
+      cargo rustc --locked --release -p natter --lib --crate-type cdylib >&2
   }
   variant opt-z CARGO_PROFILE_RELEASE_OPT_LEVEL=z
   artifacts+=(--artifact "x86_64-linux cdylib, opt z=$target_dir/bench-size/opt-z/release/libnatter.so")
@@ -165,9 +181,13 @@ if [ "$size" = 1 ]; then
 fi
 cargo build --locked --release -p natter-bench
 bin="$target_dir/release/natter-bench"
-events_drivers release
+! wants 5 || events_drivers release
 [ "$build_only" = 0 ] || exit 0
 only=()
-[ "$size" = 1 ] || only=(--only 1,2,3,4,5,7,8)
+if [ -n "$only_list" ]; then
+  only=(--only "$only_list")
+elif [ "$size" = 0 ]; then
+  only=(--only 1,2,3,4,5,7,8)
+fi
 "$bin" --json "$json" ${only[@]+"${only[@]}"} "${artifacts[@]}" "${drivers[@]}"
 [ "$size" = 0 ] || echo "largest crates (cargo bloat): $target_dir/bench/bloat-crates.txt" >&2

@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(uname)" = Darwin ] || { echo "build-ios.sh needs macOS with Xcode" >&2; exit 1; }
 targets=(aarch64-apple-ios aarch64-apple-ios-sim x86_64-apple-ios)
+# The staticlib alone: built beside the rlib (plain `cargo build`), LTO keeps every public Rust
+# item of the crate alive (docs/performance.md, size).
 for t in "${targets[@]}"; do
-  cargo build --locked --release -p natter --lib --target "$t"
+  cargo rustc --locked --release -p natter --lib --target "$t" --crate-type staticlib
 done
 out=target/ios
 mkdir -p "$out/headers" "$out/sim"

@@ -16,8 +16,33 @@ fn mozilla_roots() -> rustls::RootCertStore {
     }
 }
 
+/// ring's default provider without its key loader. The client never presents a certificate
+/// (`with_no_client_auth`), and ring's loader is what keeps RSA, ECDSA and Ed25519 *signing* in
+/// the library: without it, LTO drops them from the cdylib and the staticlib (about 36 KB of
+/// code, docs/performance.md, size). Suites, groups, verification and randomness stay ring's.
+fn provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::CryptoProvider {
+        key_provider: &NoClientKeys,
+        ..rustls::crypto::ring::default_provider()
+    }
+}
+
+#[derive(Debug)]
+struct NoClientKeys;
+
+impl rustls::crypto::KeyProvider for NoClientKeys {
+    fn load_private_key(
+        &self,
+        _key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        Err(rustls::Error::General(
+            "Natter's client does not use client certificates".into(),
+        ))
+    }
+}
+
 fn build(roots: rustls::RootCertStore) -> rustls::ClientConfig {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("ring supports the default TLS versions")
