@@ -154,7 +154,7 @@ impl Driver {
     fn on_transport(&mut self, event: TransportEvent) {
         let now = Instant::now();
         match event {
-            TransportEvent::Connected(conn) => self.session.handle_connected(conn, now),
+            TransportEvent::Connected { conn, login_sent } => self.session.handle_connected(conn, login_sent),
             TransportEvent::Frame(conn, frame) => self.session.handle_frame(conn, frame, now),
             TransportEvent::Closed { conn, code, detail } => {
                 self.connections.remove(&conn);
@@ -178,7 +178,7 @@ impl Driver {
         let mut batch = Vec::new();
         while let Some(output) = self.session.poll_output() {
             match output {
-                Output::Connect(conn) => self.connect(conn),
+                Output::Connect { conn, login } => self.connect(conn, login.to_json()),
                 Output::Send(conn, frame) => {
                     if let Some(c) = self.connections.get(&conn) {
                         // A failed send means the connection task ended; its Closed event follows.
@@ -232,11 +232,13 @@ impl Driver {
         });
     }
 
-    fn connect(&mut self, conn: ConnId) {
+    /// Spawns the connection task; it logs in with `login` by itself once the socket is open.
+    fn connect(&mut self, conn: ConnId, login: String) {
         let (outgoing, outgoing_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(transport::run(
             conn,
             self.target.clone(),
+            login,
             self.transport_tx.clone(),
             outgoing_rx,
         ));

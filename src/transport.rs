@@ -13,7 +13,7 @@ use crate::session::ConnId;
 use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{ServerFrame, MAX_FRAME_BYTES};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -25,7 +25,12 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 #[derive(Debug)]
 pub enum TransportEvent {
-    Connected(ConnId),
+    /// The socket is open and the login went out at `login_sent` (in the upgrade request, or as
+    /// the first frame right after it).
+    Connected {
+        conn: ConnId,
+        login_sent: Instant,
+    },
     Frame(ConnId, ServerFrame),
     Closed {
         conn: ConnId,
@@ -73,21 +78,39 @@ fn ws_config() -> WebSocketConfig {
 }
 
 /// Runs one connection until it closes, the driver asks it to close, or the driver goes away.
+/// Logs in with `login` (a login frame's JSON) by itself: in the upgrade request, or as the
+/// first frame when the server does not take it there, so the driver is not woken in between.
 pub async fn run(
     conn: ConnId,
     target: Arc<Target>,
+    login: String,
     events: mpsc::UnboundedSender<TransportEvent>,
     mut outgoing: mpsc::UnboundedReceiver<Outgoing>,
 ) {
     let closed = |code: Option<u16>, detail: String| TransportEvent::Closed { conn, code, detail };
-    let ws = match open(&target).await {
-        Ok(ws) => ws,
+    let login_sent = Instant::now();
+    let (mut ws, login_accepted) = match open(&target, &login).await {
+        Ok(opened) => opened,
         Err(error) => {
             let _ = events.send(TransportEvent::Failed { conn, error });
             return;
         }
     };
-    if events.send(TransportEvent::Connected(conn)).is_err() {
+    let login_sent = if login_accepted {
+        login_sent
+    } else {
+        // A server without header login (or with it off): the login frame, as before.
+        let sent = Instant::now();
+        if let Err(e) = ws.send(Message::text(login)).await {
+            let _ = events.send(TransportEvent::Failed {
+                conn,
+                error: ChatError::network(format!("cannot send the login: {e}")),
+            });
+            return;
+        }
+        sent
+    };
+    if events.send(TransportEvent::Connected { conn, login_sent }).is_err() {
         return;
     }
     let (mut sink, mut stream) = ws.split();
@@ -131,9 +154,10 @@ pub async fn run(
     }
 }
 
-/// TCP, then TLS for `wss://`, then the HTTP upgrade. The session machine bounds the whole of it
-/// with its connect deadline and drops the task when that passes.
-async fn open(target: &Target) -> Result<Socket, ChatError> {
+/// TCP, then TLS for `wss://`, then the HTTP upgrade carrying `login` in its header; true when
+/// the server took that login. The session machine bounds the whole of it with its connect
+/// deadline and drops the task when that passes.
+async fn open(target: &Target, login: &str) -> Result<(Socket, bool), ChatError> {
     let endpoint = &target.endpoint;
     let url = endpoint.display_url();
     let tcp = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
@@ -153,10 +177,11 @@ async fn open(target: &Target) -> Result<Socket, ChatError> {
     } else {
         MaybeTlsStream::Plain(tcp)
     };
-    let leftover = upgrade::upgrade(&mut stream, endpoint)
+    let upgraded = upgrade::upgrade(&mut stream, endpoint, login)
         .await
         .map_err(|e| upgrade_error(e, &url))?;
-    Ok(WebSocketStream::from_partially_read(stream, leftover, Role::Client, Some(ws_config())).await)
+    let ws = WebSocketStream::from_partially_read(stream, upgraded.leftover, Role::Client, Some(ws_config())).await;
+    Ok((ws, upgraded.login_accepted))
 }
 
 /// An HTTP error on the upgrade, as the app sees it: overload is the server's 60022 (retry

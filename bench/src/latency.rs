@@ -52,13 +52,28 @@ async fn raw_login_sample(natter: &ServerChild, sig: &str, i: usize) -> Duration
     elapsed
 }
 
+/// The same bare client with the login in the upgrade request (2 round trips instead of 3); a
+/// user of its own, so it never kicks or replaces the frame login's sessions.
+async fn raw_header_login_sample(natter: &ServerChild, sig: &str, i: usize) -> Duration {
+    let frame = wire::login_frame("bench-rawh", sig, &format!("rawh-{i}"));
+    let start = Instant::now();
+    let ws = wire::natter_header_login(wire::source(0), natter.addr, &frame)
+        .await
+        .expect("a raw header login");
+    let elapsed = start.elapsed();
+    drop(ws);
+    elapsed
+}
+
 pub async fn login(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Row> {
     let sig = wire::user_sig("bench-login");
     let raw_sig = wire::user_sig("bench-raw");
-    let (mut floor, mut raw, mut resolved, mut ready) = (vec![], vec![], vec![], vec![]);
+    let raw_header_sig = wire::user_sig("bench-rawh");
+    let (mut floor, mut raw, mut raw_header, mut resolved, mut ready) = (vec![], vec![], vec![], vec![], vec![]);
     for i in 0..n {
         floor.push(floor_sample(echo).await);
         raw.push(raw_login_sample(natter, &raw_sig, i).await);
+        raw_header.push(raw_header_login_sample(natter, &raw_header_sig, i).await);
         let start = Instant::now();
         let client = ChatClient::new(ChatConfig::new(natter_server::DEV_SDK_APP_ID).with_server_url(natter.url()))
             .expect("a valid config");
@@ -81,6 +96,16 @@ pub async fn login(natter: &ServerChild, echo: &ServerChild, n: usize) -> Vec<Ro
             )
             .against("ws connect+upgrade+echo", f)
             .note("what the server adds"),
+        );
+        rows.push(
+            Row::new(
+                "1",
+                format!("login: bare ws client, header login → loginOk (no SDK), {label}"),
+                quantile_us(&mut raw_header, q),
+                "µs",
+            )
+            .against("ws connect+upgrade+echo", f)
+            .note("login in the upgrade request: 2 round trips"),
         );
         rows.push(
             Row::new(

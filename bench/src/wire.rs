@@ -2,10 +2,12 @@
 //! Natter's client in them, from a chosen 127.0.0.x source.
 
 use futures_util::{SinkExt, StreamExt};
+use natter_protocol::header_login;
 use natter_protocol::{ClientFrame, Platform, ServerFrame, PROTOCOL_VERSION};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::AsRawFd;
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
@@ -63,6 +65,12 @@ fn generator_config() -> WebSocketConfig {
 /// TCP connect from `src` (port picked at connect time, so TIME_WAIT ports are reused) and
 /// WebSocket upgrade.
 pub async fn open(src: Ipv4Addr, server: SocketAddr) -> Result<Ws, BoxError> {
+    Ok(open_with(src, server, None).await?.0)
+}
+
+/// [`open`] with `login` (a login frame's JSON) in the upgrade request's header login header;
+/// also says whether the 101 took it.
+pub async fn open_with(src: Ipv4Addr, server: SocketAddr, login: Option<&str>) -> Result<(Ws, bool), BoxError> {
     let socket = TcpSocket::new_v4()?;
     let one: libc::c_int = 1;
     // SAFETY: setsockopt reads `one` for the length given; the fd is open for the call.
@@ -79,8 +87,20 @@ pub async fn open(src: Ipv4Addr, server: SocketAddr) -> Result<Ws, BoxError> {
     let stream = socket.connect(server).await?;
     stream.set_nodelay(true)?;
     let url = format!("ws://{server}{}", natter_protocol::WS_PATH);
-    let (ws, _) = tokio_tungstenite::client_async_with_config(url, stream, Some(generator_config())).await?;
-    Ok(ws)
+    let mut request = url.into_client_request()?;
+    if let Some(login) = login {
+        request.headers_mut().insert(
+            header_login::LOGIN_HEADER,
+            header_login::encode(login.as_bytes()).parse()?,
+        );
+    }
+    let (ws, response) = tokio_tungstenite::client_async_with_config(request, stream, Some(generator_config())).await?;
+    let accepted = response
+        .headers()
+        .get(header_login::LOGIN_ACCEPTED_HEADER)
+        .map(|v| v.as_bytes())
+        == Some(header_login::LOGIN_ACCEPTED_VALUE.as_bytes());
+    Ok((ws, accepted))
 }
 
 /// One echo round trip on an open connection.
@@ -117,6 +137,19 @@ pub fn login_frame(user: &str, sig: &str, instance: &str) -> String {
 pub async fn natter_login(src: Ipv4Addr, server: SocketAddr, frame: &str) -> Result<Ws, BoxError> {
     let mut ws = open(src, server).await?;
     ws.send(Message::text(frame)).await?;
+    login_reply(ws).await
+}
+
+/// A raw header login: connect + upgrade carrying the login + `loginOk` (2 round trips).
+pub async fn natter_header_login(src: Ipv4Addr, server: SocketAddr, frame: &str) -> Result<Ws, BoxError> {
+    let (ws, accepted) = open_with(src, server, Some(frame)).await?;
+    if !accepted {
+        return Err("the server did not take the header login".into());
+    }
+    login_reply(ws).await
+}
+
+async fn login_reply(mut ws: Ws) -> Result<Ws, BoxError> {
     match ws.next().await {
         Some(Ok(Message::Text(t))) => match serde_json::from_str::<ServerFrame>(t.as_str()) {
             Ok(ServerFrame::LoginOk { .. }) => Ok(ws),

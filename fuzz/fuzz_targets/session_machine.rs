@@ -249,14 +249,24 @@ impl Checker {
                 kicked = false;
             }
             match out {
-                Output::Connect(conn) => {
+                Output::Connect { conn, login } => {
                     assert!(!self.destroyed, "Connect({conn}) after destroy");
                     assert!(
                         self.conns.last().is_none_or(|last| conn > *last),
                         "conn id {conn} reused"
                     );
+                    let ClientFrame::Login { id, resume, .. } = login else {
+                        panic!("Connect({conn}) with {login:?} instead of a login");
+                    };
+                    assert_eq!(resume, self.ready, "resume must be set exactly when a session exists");
                     self.conns.push(conn);
-                    self.state.insert(conn, ConnState::default());
+                    self.state.insert(
+                        conn,
+                        ConnState {
+                            login_id: Some(id),
+                            ..ConnState::default()
+                        },
+                    );
                 }
                 Output::Send(conn, frame) => {
                     let st = self.state.get_mut(&conn).expect("Send on a connection never opened");
@@ -266,10 +276,8 @@ impl Checker {
                         "Send({conn}) on a closed connection"
                     );
                     match frame {
-                        ClientFrame::Login { id, resume, .. } => {
-                            assert_eq!(resume, self.ready, "resume must be set exactly when a session exists");
-                            st.login_id = Some(id);
-                        }
+                        // The connection sends the login the Connect carries.
+                        ClientFrame::Login { .. } => panic!("a login frame sent over Send({conn})"),
                         ClientFrame::Logout { id } => st.logout_id = Some(id),
                         ClientFrame::Ping { id } => st.ping_id = Some(id),
                         ClientFrame::RenewUserSig { .. } => {}

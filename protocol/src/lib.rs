@@ -8,6 +8,7 @@
 mod close;
 pub mod code;
 mod frames;
+pub mod header_login;
 pub mod identifier;
 mod types;
 

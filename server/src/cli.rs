@@ -93,6 +93,7 @@ pub struct FileConfig {
     pub clock_skew_ms: Option<i64>,
     pub app_enabled: Option<bool>,
     pub handshake_timeout_secs: Option<f64>,
+    pub header_login: Option<bool>,
     pub idle_timeout_secs: Option<f64>,
     pub max_frame_bytes: Option<usize>,
     pub max_connections_per_source: Option<u32>,
@@ -162,6 +163,9 @@ impl FileConfig {
         }
         if let Some(v) = self.handshake_timeout_secs {
             c.handshake_timeout = secs("handshake_timeout_secs", v)?;
+        }
+        if let Some(v) = self.header_login {
+            c.header_login = v;
         }
         if let Some(v) = self.idle_timeout_secs {
             c.idle_timeout = secs("idle_timeout_secs", v)?;
@@ -465,7 +469,7 @@ mod tests {
             &path,
             "listen = \"127.0.0.1:9999\"\nsdk_app_id = 5\nsecret_key = \"file-key\"\nadmin = \"boss\"\npolicy = \"dual\"\n\
              max_instances_per_platform = 2\nclock_skew_ms = 100\napp_enabled = false\nhandshake_timeout_secs = 0.5\n\
-             idle_timeout_secs = 30\nmax_frame_bytes = 4096\nmax_connections_per_source = 8\nmax_failed_logins = 3\n\
+             header_login = false\nidle_timeout_secs = 30\nmax_frame_bytes = 4096\nmax_connections_per_source = 8\nmax_failed_logins = 3\n\
              failed_login_window_secs = 5\nmax_failed_logins_per_source = 30\nusersig_max_future_secs = 7\n\
              max_connections = 99\nkick_memory_per_user = 4\nkick_memory_total = 50\nrequest_body_timeout_secs = 2\n\
              metrics_listen = \"127.0.0.1:9101\"\n",
@@ -483,8 +487,8 @@ mod tests {
             (Policy::Dual, 2, 100, false)
         );
         assert_eq!(
-            (c.handshake_timeout, c.idle_timeout),
-            (Duration::from_millis(500), Duration::from_secs(30))
+            (c.handshake_timeout, c.idle_timeout, c.header_login),
+            (Duration::from_millis(500), Duration::from_secs(30), false)
         );
         assert_eq!(
             (c.max_frame_bytes, c.max_connections_per_source, c.max_failed_logins),

@@ -73,6 +73,9 @@ pub struct ServerConfig {
     pub clock_skew_ms: i64,
     /// TCP accept -> first valid login frame (also bounds the HTTP header read).
     pub handshake_timeout: Duration,
+    /// Take a login carried in the upgrade request (`x-natter-login`, one round trip fewer);
+    /// false: ignore that header, clients send the login frame.
+    pub header_login: bool,
     /// No frame from a logged-in client for this long => close 4010.
     pub idle_timeout: Duration,
     pub max_frame_bytes: usize,
@@ -147,6 +150,7 @@ impl Default for ServerConfig {
             policy: Policy::Multi,
             clock_skew_ms: 0,
             handshake_timeout: Duration::from_secs(10),
+            header_login: true,
             idle_timeout: Duration::from_secs(45),
             max_frame_bytes: natter_protocol::MAX_FRAME_BYTES,
             max_connections_per_source: 512,
@@ -195,6 +199,7 @@ impl fmt::Debug for ServerConfig {
             .field("policy", &self.policy)
             .field("clock_skew_ms", &self.clock_skew_ms)
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("header_login", &self.header_login)
             .field("idle_timeout", &self.idle_timeout)
             .field("max_frame_bytes", &self.max_frame_bytes)
             .field("max_connections_per_source", &self.max_connections_per_source)

@@ -10,9 +10,12 @@ use crate::sig_renewal;
 use crate::state::{ConnInfo, Shared};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use axum::Extension;
-use natter_protocol::{code, identifier, ClientFrame, CloseCode, KickType, ServerFrame, SigLifetime, PROTOCOL_VERSION};
+use natter_protocol::{
+    code, header_login, identifier, ClientFrame, CloseCode, KickType, ServerFrame, SigLifetime, PROTOCOL_VERSION,
+};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,25 +35,65 @@ const READ_BUFFER: usize = 2 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
 const MAX_WRITE_BUFFER: usize = 128 * 1024;
 
-/// `GET /ws`: upgrade with server-sized buffers and limits.
+/// `GET /ws`: upgrade with server-sized buffers and limits. A login in the request's
+/// `x-natter-login` header (`natter_protocol::header_login`) is taken as the first frame when
+/// `header_login` is on; the 101 then says so and the login's reply is the first frame.
 pub(crate) async fn upgrade(
     State(shared): State<Arc<Shared>>,
     Extension(info): Extension<ConnInfo>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     // Holding a tracker token keeps `shutdown` waiting until the session has ended.
     let token = shared.tracker.token();
     let max = shared.config.max_frame_bytes;
-    ws.read_buffer_size(READ_BUFFER)
+    let header_login = shared
+        .config
+        .header_login
+        .then(|| headers.get(header_login::LOGIN_HEADER))
+        .flatten()
+        .map(|v| HeaderLogin::decode(v.as_bytes(), max));
+    let accepted = header_login.is_some();
+    let mut response = ws
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER.max(max * 2))
         .max_message_size(max)
         .max_frame_size(max)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
         .on_upgrade(move |socket| async move {
-            run(shared, socket, info).await;
+            run(shared, socket, info, header_login).await;
             drop(token);
-        })
+        });
+    if accepted {
+        response.headers_mut().insert(
+            header_login::LOGIN_ACCEPTED_HEADER,
+            HeaderValue::from_static(header_login::LOGIN_ACCEPTED_VALUE),
+        );
+    }
+    response
+}
+
+/// The login frame of an upgrade request's header, checked like a first text frame.
+pub(crate) enum HeaderLogin {
+    Text(String),
+    /// Not base64url of UTF-8: a protocol error.
+    Undecodable,
+    /// Longer than `max_frame_bytes` once decoded, as a frame would be: close 4004.
+    TooLarge,
+}
+
+impl HeaderLogin {
+    fn decode(value: &[u8], max_frame_bytes: usize) -> HeaderLogin {
+        if value.len() / 4 * 3 > max_frame_bytes {
+            return HeaderLogin::TooLarge;
+        }
+        let text = std::str::from_utf8(value)
+            .ok()
+            .and_then(header_login::decode)
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        text.map_or(HeaderLogin::Undecodable, HeaderLogin::Text)
+    }
 }
 
 pub(crate) enum Bad {
@@ -168,10 +211,43 @@ struct Authed {
     sig: SigLifetime,
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) {
+/// Checks a first frame: the login, or the protocol error (request id, message) to answer.
+fn first_login(text: &str) -> Result<ClientFrame, (Option<u64>, &'static str)> {
+    match parse(text) {
+        Ok(f @ ClientFrame::Login { .. }) => Ok(f),
+        Ok(ClientFrame::Logout { id }) | Ok(ClientFrame::Ping { id }) | Ok(ClientFrame::RenewUserSig { id, .. }) => {
+            Err((Some(id), "the first frame must be a login"))
+        }
+        Ok(ClientFrame::Unknown) => {
+            let id = serde_json::from_str::<Value>(text)
+                .ok()
+                .and_then(|v| v.get("id").and_then(Value::as_u64));
+            Err((id, "the first frame must be a login"))
+        }
+        Err(Bad::NotJson) => Err((None, "frame is not JSON")),
+        Err(Bad::Malformed(id)) => Err((id, "malformed frame")),
+    }
+}
+
+pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, header_login: Option<HeaderLogin>) {
     let mut s = Session { shared, socket, info };
     let deadline = s.info.accepted + s.shared.config.handshake_timeout;
+    let mut from_header = header_login;
     let login = loop {
+        // Taken in the upgrade request: checked exactly as a first frame.
+        match from_header.take() {
+            Some(HeaderLogin::Text(text)) => match first_login(&text) {
+                Ok(f) => break f,
+                Err((id, message)) => return s.protocol_error(id, message).await,
+            },
+            Some(HeaderLogin::Undecodable) => {
+                return s
+                    .protocol_error(None, "the x-natter-login header is not base64url JSON")
+                    .await
+            }
+            Some(HeaderLogin::TooLarge) => return s.close(CloseCode::FrameTooLarge, "frame too large").await,
+            None => {}
+        }
         let msg = tokio::select! {
             _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
             r = timeout_at(deadline, s.socket.recv()) => r,
@@ -187,21 +263,9 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo) 
             Ok(Some(Ok(m))) => m,
         };
         match msg {
-            Message::Text(t) => match parse(&t) {
-                Ok(f @ ClientFrame::Login { .. }) => break f,
-                Ok(ClientFrame::Logout { id })
-                | Ok(ClientFrame::Ping { id })
-                | Ok(ClientFrame::RenewUserSig { id, .. }) => {
-                    return s.protocol_error(Some(id), "the first frame must be a login").await
-                }
-                Ok(ClientFrame::Unknown) => {
-                    let id = serde_json::from_str::<Value>(&t)
-                        .ok()
-                        .and_then(|v| v.get("id").and_then(Value::as_u64));
-                    return s.protocol_error(id, "the first frame must be a login").await;
-                }
-                Err(Bad::NotJson) => return s.protocol_error(None, "frame is not JSON").await,
-                Err(Bad::Malformed(id)) => return s.protocol_error(id, "malformed frame").await,
+            Message::Text(t) => match first_login(&t) {
+                Ok(f) => break f,
+                Err((id, message)) => return s.protocol_error(id, message).await,
             },
             Message::Binary(_) => return s.protocol_error(None, "binary frames are not supported").await,
             Message::Ping(_) | Message::Pong(_) => {}

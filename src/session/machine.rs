@@ -45,8 +45,14 @@ pub enum CallOutcome {
 /// Work for the driver, in the order it must happen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
-    /// Open a WebSocket to the server; report `connected`, `frame` and `closed` with this id.
-    Connect(ConnId),
+    /// Open a WebSocket to the server and log in on it with `login`: in the upgrade request when
+    /// the server takes it there, else as the first frame, sent by the connection itself right
+    /// after the upgrade (no round trip through the driver). Report `connected` (with the instant
+    /// the login left), `frame` and `closed` with this id.
+    Connect {
+        conn: ConnId,
+        login: ClientFrame,
+    },
     Send(ConnId, ClientFrame),
     /// Close the connection (politely if it is open) and forget it.
     Close(ConnId),
@@ -118,8 +124,10 @@ enum Link {
     Waiting {
         until: Instant,
     },
+    /// The connection is being opened; it logs in with `frame_id` as soon as it is.
     Opening {
         conn: ConnId,
+        frame_id: u64,
         deadline: Instant,
     },
     Authenticating {
@@ -408,6 +416,12 @@ impl Session {
         if let Some(creds) = &mut self.session {
             creds.user_sig = user_sig;
         }
+        if let Link::Opening { .. } = self.link {
+            // The opening connection carries a login with the older sig: open another one, so
+            // the coming re-login presents the newest, as it did when the login was built late.
+            self.drop_link();
+            self.open_link(now, NetReason::Reconnect);
+        }
         if let Some(token) = token {
             self.complete(token, Ok(CallOutcome::Done));
         }
@@ -617,38 +631,27 @@ impl Session {
 
     // ----- inputs: transport ---------------------------------------------------------------
 
-    /// The WebSocket of `conn` is open.
-    pub fn handle_connected(&mut self, conn: ConnId, now: Instant) {
-        let Link::Opening { conn: current, .. } = self.link else {
+    /// The WebSocket of `conn` is open and its login (built with the `Connect`) left at `sent`.
+    pub fn handle_connected(&mut self, conn: ConnId, sent: Instant) {
+        let Link::Opening {
+            conn: current,
+            frame_id,
+            ..
+        } = self.link
+        else {
             return;
         };
         if current != conn {
             return;
         }
-        let Some(creds) = self.login.as_ref().map(|l| &l.creds).or(self.session.as_ref()).cloned() else {
-            // Nobody wants this connection any more (cannot normally happen: logout closes it).
-            return self.drop_link();
-        };
-        let frame_id = self.frame_id();
-        let frame = ClientFrame::Login {
-            id: frame_id,
-            version: PROTOCOL_VERSION,
-            sdk_app_id: self.params.sdk_app_id,
-            user_id: creds.user_id,
-            user_sig: creds.user_sig,
-            platform: self.params.platform,
-            instance_id: self.params.instance_id.clone(),
-            resume: self.session.is_some(),
-        };
-        self.out.push_back(Output::Send(conn, frame));
         let deadline = self
             .login
             .as_ref()
-            .map_or(now + self.params.request_timeout, |l| l.deadline);
+            .map_or(sent + self.params.request_timeout, |l| l.deadline);
         self.link = Link::Authenticating {
             conn,
             frame_id,
-            sent: now,
+            sent,
             deadline,
         };
     }
@@ -967,12 +970,30 @@ impl Session {
         }
     }
 
+    /// Opens a connection that logs in (or resumes) with the current credentials.
     fn open_link(&mut self, now: Instant, reason: NetReason) {
+        let Some(creds) = self.login.as_ref().map(|l| &l.creds).or(self.session.as_ref()).cloned() else {
+            // Nobody to log in (cannot normally happen: every caller has a login or a session).
+            log::warn!("not opening a connection: no login and no session");
+            return;
+        };
         self.next_conn += 1;
         let conn = self.next_conn;
-        self.out.push_back(Output::Connect(conn));
+        let frame_id = self.frame_id();
+        let login = ClientFrame::Login {
+            id: frame_id,
+            version: PROTOCOL_VERSION,
+            sdk_app_id: self.params.sdk_app_id,
+            user_id: creds.user_id,
+            user_sig: creds.user_sig,
+            platform: self.params.platform,
+            instance_id: self.params.instance_id.clone(),
+            resume: self.session.is_some(),
+        };
+        self.out.push_back(Output::Connect { conn, login });
         self.link = Link::Opening {
             conn,
+            frame_id,
             deadline: now + self.params.request_timeout,
         };
         self.set_net_state(NetState::Connecting, reason, None);

@@ -70,9 +70,11 @@ impl Harness {
     /// [`Self::login_ready`] with the sig lifetime the server's `loginOk` reports.
     fn login_ready_with_sig(&mut self, user: &str, user_sig: Option<SigLifetime>) -> ConnId {
         self.login_call(user);
-        let conn = connect_id(&self.drain());
+        let out = self.drain();
+        let conn = connect_id(&out);
         self.s.handle_connected(conn, self.now);
-        let frame_id = login_frame_id(&self.drain());
+        assert_eq!(self.drain(), vec![], "the connection sends the login itself");
+        let frame_id = login_frame_id(&out);
         self.s.handle_frame(
             conn,
             ServerFrame::LoginOk {
@@ -92,25 +94,45 @@ impl Harness {
     fn resume_login(&mut self, conn: ConnId) -> (ConnId, u64) {
         self.s.handle_closed(conn, None, "reset", self.now);
         self.advance(self.s.poll_timeout().unwrap() - self.now);
-        let conn = connect_id(&self.drain());
+        let out = self.drain();
+        let conn = connect_id(&out);
         self.s.handle_connected(conn, self.now);
-        (conn, login_frame_id(&self.drain()))
+        (conn, login_frame_id(&out))
     }
 }
 
 fn connect_id(out: &[Output]) -> ConnId {
     out.iter()
-        .find_map(|o| if let Output::Connect(c) = o { Some(*c) } else { None })
+        .find_map(|o| {
+            if let Output::Connect { conn, .. } = o {
+                Some(*conn)
+            } else {
+                None
+            }
+        })
+        .unwrap_or_else(|| panic!("no Connect in {out:?}"))
+}
+
+/// The login a `Connect` of `out` carries (the machine never sends a login over `Send`).
+fn connect_login(out: &[Output]) -> &ClientFrame {
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, Output::Send(_, ClientFrame::Login { .. }))),
+        "a login frame outside a Connect: {out:?}"
+    );
+    out.iter()
+        .find_map(|o| match o {
+            Output::Connect { login, .. } => Some(login),
+            _ => None,
+        })
         .unwrap_or_else(|| panic!("no Connect in {out:?}"))
 }
 
 fn login_frame_id(out: &[Output]) -> u64 {
-    out.iter()
-        .find_map(|o| match o {
-            Output::Send(_, ClientFrame::Login { id, .. }) => Some(*id),
-            _ => None,
-        })
-        .unwrap_or_else(|| panic!("no login frame in {out:?}"))
+    match connect_login(out) {
+        ClientFrame::Login { id, .. } => *id,
+        other => panic!("a Connect with {other:?} instead of a login"),
+    }
 }
 
 /// The events of `out`, net-state changes compared by state only (see [`net`]).
@@ -161,22 +183,21 @@ fn login_connects_authenticates_then_resolves_before_sdk_ready() {
     let out = h.drain();
     assert_eq!(events(&out), vec![net(NetState::Connecting)]);
     let conn = connect_id(&out);
-    h.s.handle_connected(conn, h.now);
-    let out = h.drain();
     match &out[..] {
-        [Output::Send(
-            c,
-            ClientFrame::Login {
-                user_id,
-                user_sig,
-                resume,
-                platform,
-                instance_id,
-                sdk_app_id,
-                version,
-                ..
-            },
-        )] => {
+        [Output::Connect {
+            conn: c,
+            login:
+                ClientFrame::Login {
+                    user_id,
+                    user_sig,
+                    resume,
+                    platform,
+                    instance_id,
+                    sdk_app_id,
+                    version,
+                    ..
+                },
+        }, Output::Event(_)] => {
             assert_eq!(
                 (*c, user_id.as_str(), user_sig.as_str(), *resume),
                 (conn, "alice", "sig", false)
@@ -189,6 +210,8 @@ fn login_connects_authenticates_then_resolves_before_sdk_ready() {
         other => panic!("{other:?}"),
     }
     let id = login_frame_id(&out);
+    h.s.handle_connected(conn, h.now);
+    assert_eq!(h.drain(), vec![], "the connection sends the login itself");
     h.now += Duration::from_millis(40);
     h.s.handle_frame(
         conn,
@@ -264,7 +287,10 @@ fn user_ids_outside_the_identifier_rule_fail_with_9001_before_anything_is_sent()
         let err = completion(&out, t).unwrap_err();
         assert_eq!(err.code(), code::INVALID_ARGUMENT, "{bad:?}");
         assert!(err.to_string().contains("userID"), "{err}");
-        assert!(!out.iter().any(|o| matches!(o, Output::Connect(_))), "{bad:?}: {out:?}");
+        assert!(
+            !out.iter().any(|o| matches!(o, Output::Connect { .. })),
+            "{bad:?}: {out:?}"
+        );
     }
     assert!(!h.s.is_ready());
 }
@@ -294,12 +320,42 @@ fn second_login_while_one_is_in_flight_is_2025() {
 }
 
 #[test]
+fn the_clock_sample_runs_from_when_the_login_left_not_from_the_connect() {
+    let mut h = Harness::new();
+    h.login_call("alice");
+    let out = h.drain();
+    let (conn, id) = (connect_id(&out), login_frame_id(&out));
+    // TCP and the upgrade took 300 ms; the login left at the end of them (a frame) or with the
+    // upgrade request (the header login: the transport reports that instant instead).
+    let sent = h.now + Duration::from_millis(300);
+    h.now = sent + Duration::from_millis(40);
+    h.s.handle_connected(conn, sent);
+    // The login deadline is the call's, not moved by the late report.
+    assert_eq!(
+        h.s.poll_timeout(),
+        Some(sent - Duration::from_millis(300) + Duration::from_secs(30))
+    );
+    h.s.handle_frame(
+        conn,
+        ServerFrame::LoginOk {
+            id,
+            server_time_ms: T0,
+            user_sig: None,
+        },
+        h.now,
+    );
+    h.drain();
+    assert_eq!(h.s.server_clock().unwrap().now_ms_at(h.now), T0 + 20);
+}
+
+#[test]
 fn server_refusal_rejects_with_the_server_code() {
     let mut h = Harness::new();
     let t = h.login_call("alice");
-    let conn = connect_id(&h.drain());
+    let out = h.drain();
+    let conn = connect_id(&out);
     h.s.handle_connected(conn, h.now);
-    let id = login_frame_id(&h.drain());
+    let id = login_frame_id(&out);
     h.s.handle_frame(
         conn,
         ServerFrame::Error {
@@ -316,7 +372,7 @@ fn server_refusal_rejects_with_the_server_code() {
     assert!(!h.s.is_ready());
     // The instance can try again.
     h.login_call("alice");
-    assert!(matches!(h.drain()[0], Output::Connect(_)));
+    assert!(matches!(h.drain()[0], Output::Connect { .. }));
 }
 
 #[test]
@@ -402,7 +458,7 @@ fn kick_emits_kicked_out_then_not_ready_and_does_not_reconnect() {
         assert_eq!(h.s.poll_timeout(), None, "no timer left after a kick");
         // A new login works.
         h.login_call("alice");
-        assert!(matches!(h.drain()[0], Output::Connect(_)));
+        assert!(matches!(h.drain()[0], Output::Connect { .. }));
     }
 }
 
@@ -459,11 +515,10 @@ fn silent_link_is_declared_dead_after_two_intervals_and_reconnects_silently() {
     assert_eq!(events(&out), vec![net(NetState::Connecting)]);
     let conn2 = connect_id(&out);
     assert_ne!(conn, conn2);
-    h.s.handle_connected(conn2, h.now);
-    let out = h.drain();
-    let Output::Send(_, ClientFrame::Login { id, resume: true, .. }) = &out[0] else {
+    let ClientFrame::Login { id, resume: true, .. } = connect_login(&out) else {
         panic!("{out:?}")
     };
+    h.s.handle_connected(conn2, h.now);
     h.s.handle_frame(
         conn2,
         ServerFrame::LoginOk {
@@ -832,9 +887,10 @@ fn implausible_server_times_are_ignored_and_the_login_still_succeeds() {
     ] {
         let mut h = Harness::new();
         let t = h.login_call("alice");
-        let conn = connect_id(&h.drain());
+        let out = h.drain();
+        let conn = connect_id(&out);
         h.s.handle_connected(conn, h.now);
-        let id = login_frame_id(&h.drain());
+        let id = login_frame_id(&out);
         h.s.handle_frame(
             conn,
             ServerFrame::LoginOk {
@@ -913,9 +969,10 @@ fn an_error_frame_with_code_zero_never_reports_success_as_a_failure() {
     // rejected with code 0, the success code.
     let mut h = Harness::new();
     let t = h.login_call("alice");
-    let conn = connect_id(&h.drain());
+    let out = h.drain();
+    let conn = connect_id(&out);
     h.s.handle_connected(conn, h.now);
-    let id = login_frame_id(&h.drain());
+    let id = login_frame_id(&out);
     let refusal = |id| ServerFrame::Error {
         id,
         code: 0,

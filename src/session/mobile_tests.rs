@@ -101,15 +101,11 @@ fn update_user_sig_renews_over_the_link_and_moves_the_schedule() {
     let (_, _) = {
         h.s.handle_closed(conn, None, "reset", h.now);
         h.advance(h.s.poll_timeout().unwrap() - h.now);
-        let c = connect_id(&h.drain());
-        h.s.handle_connected(c, h.now);
         let out = h.drain();
-        let Some(Output::Send(
-            _,
-            ClientFrame::Login {
-                user_sig, resume: true, ..
-            },
-        )) = out.first()
+        let c = connect_id(&out);
+        let ClientFrame::Login {
+            user_sig, resume: true, ..
+        } = connect_login(&out)
         else {
             panic!("{out:?}")
         };
@@ -167,13 +163,49 @@ fn update_user_sig_while_reconnecting_settles_at_once_and_the_resume_uses_it() {
     });
     assert_eq!(completion(&h.drain(), t), Ok(CallOutcome::Done));
     h.advance(h.s.poll_timeout().unwrap() - h.now);
-    let c = connect_id(&h.drain());
-    h.s.handle_connected(c, h.now);
     let out = h.drain();
+    connect_id(&out);
     assert!(
-        matches!(out.first(), Some(Output::Send(_, ClientFrame::Login { user_sig, .. })) if user_sig == "sig-3"),
+        matches!(connect_login(&out), ClientFrame::Login { user_sig, .. } if user_sig == "sig-3"),
         "{out:?}"
     );
+}
+
+#[test]
+fn update_user_sig_while_the_resume_connection_opens_reopens_it_with_the_new_sig() {
+    let mut h = Harness::new();
+    let conn = login_with_lifetime(&mut h, 60);
+    h.s.handle_closed(conn, None, "reset", h.now);
+    h.advance(h.s.poll_timeout().unwrap() - h.now);
+    let opening = connect_id(&h.drain());
+    // The opening connection carries a login with the old sig: replace it.
+    let t = h.call(Call::UpdateUserSig {
+        user_sig: "sig-4".into(),
+    });
+    let out = h.drain();
+    assert_eq!(completion(&out, t), Ok(CallOutcome::Done));
+    assert!(out.contains(&Output::Close(opening)), "{out:?}");
+    let reopened = connect_id(&out);
+    assert!(reopened > opening);
+    assert!(
+        matches!(connect_login(&out), ClientFrame::Login { user_sig, resume: true, .. } if user_sig == "sig-4"),
+        "{out:?}"
+    );
+    // Still connecting: no second Connecting event, and the old connection's events are stale.
+    assert_eq!(events(&out), vec![]);
+    h.s.handle_connected(opening, h.now);
+    assert_eq!(h.drain(), vec![]);
+    h.s.handle_connected(reopened, h.now);
+    h.s.handle_frame(
+        reopened,
+        ServerFrame::LoginOk {
+            id: login_frame_id(&out),
+            server_time_ms: T0,
+            user_sig: Some(lifetime(60)),
+        },
+        h.now,
+    );
+    assert_eq!(events(&h.drain()), vec![net(NetState::Connected)]);
 }
 
 #[test]
@@ -349,7 +381,7 @@ fn unreachable_disconnects_at_once_and_makes_no_attempts_until_back() {
     assert_eq!(h.s.poll_timeout(), None, "nothing scheduled while unreachable");
     for _ in 0..10 {
         h.advance(Duration::from_secs(60));
-        assert!(!h.drain().iter().any(|o| matches!(o, Output::Connect(_))));
+        assert!(!h.drain().iter().any(|o| matches!(o, Output::Connect { .. })));
     }
     assert!(h.s.is_ready(), "the session waits for the network");
     let st = h.s.state(h.now, wall(&h));
@@ -363,7 +395,7 @@ fn unreachable_disconnects_at_once_and_makes_no_attempts_until_back() {
     let t = other.login_call("bob");
     let out = other.drain();
     assert_eq!(completion(&out, t).unwrap_err().code(), 2800);
-    assert!(!out.iter().any(|o| matches!(o, Output::Connect(_))));
+    assert!(!out.iter().any(|o| matches!(o, Output::Connect { .. })));
     // Back: reconnect at once.
     h.s.handle_network_reachable(true, h.now);
     let out = h.drain();

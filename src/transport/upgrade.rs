@@ -5,6 +5,7 @@
 //! caller's).
 
 use super::endpoint::Endpoint;
+use natter_protocol::header_login::{self, LOGIN_ACCEPTED_HEADER, LOGIN_ACCEPTED_VALUE, LOGIN_HEADER};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -37,24 +38,39 @@ impl std::fmt::Display for UpgradeError {
     }
 }
 
-/// Sends the upgrade request and reads the 101 response. Returns the bytes that arrived after
-/// the response head (the first WebSocket frames, if the server was quick).
+/// A completed upgrade.
+#[derive(Debug)]
+pub struct Upgraded {
+    /// The bytes that arrived after the response head (the first WebSocket frames, if the
+    /// server was quick).
+    pub leftover: Vec<u8>,
+    /// The server took the login of the request's header: its reply is the first frame.
+    pub login_accepted: bool,
+}
+
+/// Sends the upgrade request, with `login` (a login frame's JSON) in [`LOGIN_HEADER`], and reads
+/// the 101 response.
 pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     endpoint: &Endpoint,
-) -> Result<Vec<u8>, UpgradeError> {
+    login: &str,
+) -> Result<Upgraded, UpgradeError> {
     let key = generate_key();
+    let login = header_login::encode(login.as_bytes());
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n\r\n",
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: {key}\r\n{LOGIN_HEADER}: {login}\r\n\r\n",
         path = endpoint.path,
         host = endpoint.authority,
     );
     stream.write_all(request.as_bytes()).await.map_err(UpgradeError::Io)?;
     stream.flush().await.map_err(UpgradeError::Io)?;
-    let (head, rest) = read_head(stream).await?;
-    check_response(&head, &key)?;
-    Ok(rest)
+    let (head, leftover) = read_head(stream).await?;
+    let login_accepted = check_response(&head, &key)?;
+    Ok(Upgraded {
+        leftover,
+        login_accepted,
+    })
 }
 
 /// Reads until the blank line that ends the head; returns the head and what followed it.
@@ -85,7 +101,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn check_response(head: &[u8], key: &str) -> Result<(), UpgradeError> {
+/// Checks the 101; true when it says the server took the header login.
+fn check_response(head: &[u8], key: &str) -> Result<bool, UpgradeError> {
     let head = std::str::from_utf8(head).map_err(|_| UpgradeError::Invalid("response head is not UTF-8".into()))?;
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default();
@@ -117,7 +134,7 @@ fn check_response(head: &[u8], key: &str) -> Result<(), UpgradeError> {
     }
     let expected = derive_accept_key(key.as_bytes());
     match header("sec-websocket-accept") {
-        Some(accept) if accept == expected => Ok(()),
+        Some(accept) if accept == expected => Ok(header(LOGIN_ACCEPTED_HEADER) == Some(LOGIN_ACCEPTED_VALUE)),
         Some(_) => Err(UpgradeError::Invalid("wrong Sec-WebSocket-Accept".into())),
         None => Err(UpgradeError::Invalid("no Sec-WebSocket-Accept header".into())),
     }
@@ -145,9 +162,17 @@ mod tests {
 
     #[test]
     fn a_valid_response_passes_and_a_wrong_accept_key_fails() {
-        check_response(response("k1").as_bytes(), "k1").unwrap();
+        assert!(!check_response(response("k1").as_bytes(), "k1").unwrap());
         let err = check_response(response("k1").as_bytes(), "k2").unwrap_err();
         assert!(matches!(err, UpgradeError::Invalid(_)), "{err}");
+    }
+
+    #[test]
+    fn the_header_login_is_accepted_only_when_the_response_says_so() {
+        let accepted = response("k").replace("\r\n\r\n", "\r\nX-Natter-Login-Accepted: 1\r\n\r\n");
+        assert!(check_response(accepted.as_bytes(), "k").unwrap());
+        let other = response("k").replace("\r\n\r\n", "\r\nX-Natter-Login-Accepted: 0\r\n\r\n");
+        assert!(!check_response(other.as_bytes(), "k").unwrap());
     }
 
     #[test]

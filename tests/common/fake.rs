@@ -70,6 +70,12 @@ impl Drop for FakeServer {
 
 /// Reads the HTTP request head and returns its `Sec-WebSocket-Key`.
 pub async fn read_upgrade_request(stream: &mut TcpStream) -> Option<String> {
+    let head = read_upgrade_head(stream).await?;
+    header(&head, "sec-websocket-key")
+}
+
+/// Reads the HTTP request head (byte by byte: nothing after it is consumed).
+pub async fn read_upgrade_head(stream: &mut TcpStream) -> Option<String> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
@@ -78,12 +84,14 @@ pub async fn read_upgrade_request(stream: &mut TcpStream) -> Option<String> {
         }
         head.push(byte[0]);
     }
-    let head = String::from_utf8(head).ok()?;
+    String::from_utf8(head).ok()
+}
+
+/// The value of header `name` in a request head.
+pub fn header(head: &str, name: &str) -> Option<String> {
     head.lines().find_map(|l| {
-        let (name, value) = l.split_once(':')?;
-        name.trim()
-            .eq_ignore_ascii_case("sec-websocket-key")
-            .then(|| value.trim().to_owned())
+        let (n, value) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| value.trim().to_owned())
     })
 }
 

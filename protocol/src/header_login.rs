@@ -1,0 +1,88 @@
+//! Login in the WebSocket upgrade request ("header login"): the client sends its `login` frame,
+//! base64url-encoded (RFC 4648 §5, no padding), in the [`LOGIN_HEADER`] request header; a server
+//! that takes it answers the 101 with [`LOGIN_ACCEPTED_HEADER`] and sends the login's reply
+//! (`loginOk` or `error`) as its first frame, so the client saves the round trip of the login
+//! frame. A server without the feature ignores the header and the client sends the frame as
+//! usual. In a header and not in the URL, because URLs end up in proxy and access logs.
+
+/// Request header carrying the base64url of the `login` frame's JSON.
+pub const LOGIN_HEADER: &str = "x-natter-login";
+/// Response header (value [`LOGIN_ACCEPTED_VALUE`]) of a server that took the header login.
+pub const LOGIN_ACCEPTED_HEADER: &str = "x-natter-login-accepted";
+pub const LOGIN_ACCEPTED_VALUE: &str = "1";
+
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// base64url without padding.
+pub fn encode(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (*b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// The inverse of [`encode`]; `None` for anything that is not unpadded base64url.
+pub fn decode(text: &str) -> Option<Vec<u8>> {
+    let digit = |c: u8| ALPHABET.iter().position(|a| *a == c).map(|p| p as u32);
+    let text = text.as_bytes();
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
+    for chunk in text.chunks(4) {
+        let mut n = 0u32;
+        for (i, c) in chunk.iter().enumerate() {
+            n |= digit(*c)? << (18 - 6 * i);
+        }
+        let bytes = chunk.len() - 1;
+        // Bits below the last whole byte must be zero (one encoding per input).
+        if n & ((1 << (24 - 8 * bytes)) - 1) != 0 {
+            return None;
+        }
+        out.extend((0..bytes).map(|i| (n >> (16 - 8 * i)) as u8));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_every_length_and_matches_rfc_4648_vectors() {
+        for (plain, coded) in [
+            ("", ""),
+            ("f", "Zg"),
+            ("fo", "Zm8"),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg"),
+            ("fooba", "Zm9vYmE"),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(encode(plain.as_bytes()), coded);
+            assert_eq!(decode(coded).unwrap(), plain.as_bytes());
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        for n in 0..all.len() {
+            let coded = encode(&all[..n]);
+            assert!(coded
+                .bytes()
+                .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+            assert_eq!(decode(&coded).unwrap(), &all[..n]);
+        }
+    }
+
+    #[test]
+    fn refuses_what_is_not_unpadded_base64url() {
+        for bad in ["Z", "Zg==", "Zm9v+A", "Zm9v/A", "Zh", "Zm9", "ab cd", "Zé"] {
+            assert_eq!(decode(bad), None, "{bad}");
+        }
+    }
+}
