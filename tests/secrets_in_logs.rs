@@ -10,6 +10,7 @@ mod common;
 
 use common::*;
 use natter::{ChatEvent, KickType, NetState, Platform};
+use natter_protocol::header_login;
 use std::sync::{Mutex, OnceLock};
 
 /// Keeps every formatted log record of this process.
@@ -111,7 +112,19 @@ async fn no_user_sig_hmac_or_secret_key_reaches_any_log_line() {
         lines.iter().any(|l| l.contains("reconnect attempt")),
         "no reconnect logged"
     );
-    let leaks = |line: &String| secrets.iter().any(|s| line.contains(s.as_str()));
+    // A header login carries the sig base64url-encoded (`x-natter-login`): a line also leaks when
+    // any base64url run in it decodes to text holding a secret.
+    let holds_secret = |text: &str| secrets.iter().any(|s| text.contains(s.as_str()));
+    let leaks = |line: &String| {
+        holds_secret(line)
+            || line
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .filter(|run| run.len() >= 16)
+                .filter_map(header_login::decode)
+                .any(|bytes| holds_secret(&String::from_utf8_lossy(&bytes)))
+    };
+    let encoded = header_login::encode(format!(r#"{{"type":"login","userSig":"{sig}"}}"#).as_bytes());
+    assert!(leaks(&format!("request header x-natter-login: {encoded}")), "the check finds an encoded sig");
     let tungstenite_trace = |line: &String| line.starts_with("TRACE tungstenite");
     let checked: Vec<&String> = lines.iter().filter(|l| !tungstenite_trace(l)).collect();
     let leaked: Vec<&&String> = checked.iter().filter(|l| leaks(l)).collect();
