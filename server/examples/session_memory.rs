@@ -107,26 +107,49 @@ fn serve() {
 struct Child {
     child: std::process::Child,
     addr: SocketAddr,
+    /// Kept open so a wrapper's last words do not meet a closed pipe.
+    _stdout: BufReader<std::process::ChildStdout>,
 }
 
 impl Child {
+    /// `SESSION_MEMORY_WRAP` (e.g. `heaptrack -o /tmp/server`) runs the server child under that
+    /// command, to see what holds the bytes; the RSS figures are then the wrapper's, not the
+    /// server's.
     fn start() -> Child {
-        let mut child = Command::new(std::env::current_exe().unwrap())
+        let exe = std::env::current_exe().unwrap();
+        let wrap = std::env::var("SESSION_MEMORY_WRAP").unwrap_or_default();
+        let mut words = wrap.split_whitespace();
+        let mut command = match words.next() {
+            Some(program) => {
+                let mut c = Command::new(program);
+                c.args(words).arg(&exe);
+                c
+            }
+            None => Command::new(&exe),
+        };
+        let mut child = command
             .arg("--serve")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("server child starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| fail(&format!("server child printed {line:?}")));
-        Child { child, addr }
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        // A wrapper may print lines of its own first.
+        let addr = loop {
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap_or(0) == 0 {
+                fail("the server child exited before printing its address");
+            }
+            if let Ok(addr) = line.trim().parse() {
+                break addr;
+            }
+        };
+        Child {
+            child,
+            addr,
+            _stdout: stdout,
+        }
     }
 
     /// `VmRSS` of the server, in KiB.
@@ -279,6 +302,10 @@ async fn measure(sessions: usize, sources: usize) {
         per(heartbeat)
     );
     println!("  login adds             {:>9} B/session", per(online) - per(upgraded));
+    println!(
+        "  of which the session task's future (inline, this build) {} B",
+        natter_server::session_future_bytes()
+    );
     let per_socket = |after: u64, before: u64| after.saturating_sub(before) as f64 * 1024.0 / (2.0 * sessions as f64);
     println!(
         "  kernel, per TCP socket (machine-wide, approximate): slab {:.0} B, buffers in use {:.0} B",

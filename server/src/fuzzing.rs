@@ -133,7 +133,7 @@ impl RestHarness {
         let shared = Shared::new(self.config.clone());
         let mut sessions = Vec::new();
         for (user, platform) in ONLINE_USERS {
-            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            let (tx, rx) = crate::local_sessions::control_channel();
             let admission = Admission {
                 user_id: user.to_owned(),
                 instance_id: user.to_owned(),

@@ -26,6 +26,7 @@ pub mod policy;
 pub mod rest;
 mod router;
 mod server;
+mod session_size;
 mod sig_renewal;
 mod state;
 mod throttle;
@@ -38,3 +39,5 @@ pub use config::{
     default_max_connections, ParsePolicyError, Policy, ServerConfig, DEV_SDK_APP_ID, DEV_SECRET_KEY, FD_RESERVE,
 };
 pub use server::{start, ServerHandle};
+#[doc(hidden)]
+pub use session_size::session_future_bytes;

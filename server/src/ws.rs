@@ -3,6 +3,7 @@
 
 use crate::directory::{Admission, AdmitError, ConnId, Control};
 use crate::heartbeat_rtt::RttProbe;
+use crate::local_sessions::{control_channel, ControlReceiver};
 use crate::log_safe::Escaped;
 use crate::login_refusal::LoginRefusal;
 use crate::metrics::SessionGauge;
@@ -19,7 +20,6 @@ use natter_protocol::{
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::{timeout, timeout_at, Instant};
 
 /// How long we keep reading after our close frame so the client gets it (no TCP reset).
@@ -61,9 +61,14 @@ pub(crate) async fn upgrade(
         .max_message_size(max)
         .max_frame_size(max)
         .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| async move {
-            run(shared, socket, info, header_login).await;
-            drop(token);
+        .on_upgrade(move |socket| {
+            // Boxed before the session's future captures it: every future on the way (this
+            // block, `run`, `online`, `serve`) then carries a pointer, not a 368-byte copy.
+            let socket = Box::new(socket);
+            async move {
+                run(shared, socket, info, header_login).await;
+                drop(token);
+            }
         });
     if accepted {
         response.headers_mut().insert(
@@ -101,15 +106,28 @@ pub(crate) enum Bad {
     Malformed(Option<u64>),
 }
 
+/// Every frame that parses goes straight to a [`ClientFrame`] (once: no `Value` tree on the way);
+/// only a frame that does not is parsed again, as before, to tell "not JSON" from "malformed"
+/// and to find its `id`. A frame parses directly exactly when it did through `Value` (a duplicate
+/// key, which `Value` resolves to the last, fails the direct parse and so is judged by the old
+/// path), so every frame is answered as before.
 pub(crate) fn parse(text: &str) -> Result<ClientFrame, Bad> {
+    if let Ok(frame) = serde_json::from_str(text) {
+        return Ok(frame);
+    }
     let v: Value = serde_json::from_str(text).map_err(|_| Bad::NotJson)?;
     let id = v.get("id").and_then(Value::as_u64);
     serde_json::from_value(v).map_err(|_| Bad::Malformed(id))
 }
 
+/// How a session ends (a close, a refusal, a kick): boxed, so that these one-off futures, each
+/// holding the `Session` and a send, live on the heap only while they run instead of widening
+/// the session task's future, which every idle session carries (`session_size.rs`).
+type Ending<'a> = futures_util::future::BoxFuture<'a, ()>;
+
 struct Session {
     shared: Arc<Shared>,
-    socket: WebSocket,
+    socket: Box<WebSocket>,
     info: ConnInfo,
 }
 
@@ -140,7 +158,11 @@ impl Session {
 
     /// Sends a close frame, then keeps reading for a while in a detached task so the client
     /// receives the close (dropping a socket with unread input would reset it).
-    async fn close(mut self, code: CloseCode, reason: &'static str) {
+    fn close(self, code: CloseCode, reason: &'static str) -> Ending<'static> {
+        Box::pin(self.close_inline(code, reason))
+    }
+
+    async fn close_inline(mut self, code: CloseCode, reason: &'static str) {
         tracing::debug!(peer = %self.info.peer, code = code.code(), reason, "closing");
         let frame = CloseFrame {
             code: code.code(),
@@ -173,7 +195,11 @@ impl Session {
         });
     }
 
-    async fn protocol_error(mut self, id: Option<u64>, message: &str) {
+    fn protocol_error(self, id: Option<u64>, message: &str) -> Ending<'_> {
+        Box::pin(self.protocol_error_inline(id, message))
+    }
+
+    async fn protocol_error_inline(mut self, id: Option<u64>, message: &str) {
         tracing::debug!(peer = %self.info.peer, message, "protocol error");
         let frame = ServerFrame::Error {
             id,
@@ -181,19 +207,23 @@ impl Session {
             message: message.to_owned(),
         };
         if self.send(&frame).await {
-            self.close(CloseCode::ProtocolError, "protocol error").await;
+            self.close_inline(CloseCode::ProtocolError, "protocol error").await;
         }
     }
 
-    async fn read_end(self, end: ReadEnd) {
+    fn read_end(self, end: ReadEnd) -> Ending<'static> {
         match end {
-            ReadEnd::Gone => {}
-            ReadEnd::Close(code, reason) => self.close(code, reason).await,
+            ReadEnd::Gone => Box::pin(std::future::ready(())),
+            ReadEnd::Close(code, reason) => self.close(code, reason),
         }
     }
 
     /// Answers a peer's close: keep polling briefly so tungstenite flushes its close reply.
-    async fn finish(mut self) {
+    fn finish(self) -> Ending<'static> {
+        Box::pin(self.finish_inline())
+    }
+
+    async fn finish_inline(mut self) {
         let _ = timeout(CLOSE_LINGER, async {
             while let Some(Ok(_)) = self.socket.recv().await {}
         })
@@ -229,7 +259,7 @@ fn first_login(text: &str) -> Result<ClientFrame, (Option<u64>, &'static str)> {
     }
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, header_login: Option<HeaderLogin>) {
+pub(crate) async fn run(shared: Arc<Shared>, socket: Box<WebSocket>, info: ConnInfo, header_login: Option<HeaderLogin>) {
     let mut s = Session { shared, socket, info };
     let deadline = s.info.accepted + s.shared.config.handshake_timeout;
     let mut from_header = header_login;
@@ -310,7 +340,11 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
 }
 
 /// Answers a refused login with its `error` frame and closes 4002.
-async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
+fn refuse(s: Session, id: u64, user_id: &str, refusal: LoginRefusal) -> Ending<'_> {
+    Box::pin(refuse_inline(s, id, user_id, refusal))
+}
+
+async fn refuse_inline(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
     let code = refusal.code();
     // The claimed id is client input: escaped, and only used as a throttle key when valid.
     let valid_user = identifier::validate(user_id).is_ok().then_some(user_id);
@@ -325,7 +359,7 @@ async fn refuse(mut s: Session, id: u64, user_id: &str, refusal: LoginRefusal) {
         message: refusal.to_string(),
     };
     if s.send(&frame).await {
-        s.close(CloseCode::AuthFailed, "login refused").await;
+        s.close_inline(CloseCode::AuthFailed, "login refused").await;
     }
 }
 
@@ -408,7 +442,7 @@ impl Drop for Registered {
 }
 
 async fn online(mut s: Session, a: Authed) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = control_channel();
     let admission = Admission {
         user_id: a.user_id.clone(),
         instance_id: a.instance_id.clone(),
@@ -454,13 +488,7 @@ async fn online(mut s: Session, a: Authed) {
     }
 }
 
-async fn serve(
-    mut s: Session,
-    a: &Authed,
-    conn: &ConnId,
-    reg: &mut Option<Registered>,
-    mut rx: mpsc::UnboundedReceiver<Control>,
-) {
+async fn serve(mut s: Session, a: &Authed, conn: &ConnId, reg: &mut Option<Registered>, mut rx: ControlReceiver) {
     tracing::info!(peer = %s.info.peer, user = %a.user_id, instance = %a.instance_id, platform = %a.platform, resume = a.resume, "login ok");
     if !s
         .send(&ServerFrame::LoginOk {
@@ -482,7 +510,7 @@ async fn serve(
         tokio::select! {
             biased;
             _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
-            c = rx.recv() => match c {
+            c = &mut rx => match c.ok() {
                 Some(Control::Kick(kick)) => return kicked(s, a, kick).await,
                 Some(Control::Replaced) | None => {
                     tracing::info!(user = %a.user_id, instance = %a.instance_id, "replaced by a new login of the same instance");
@@ -578,10 +606,77 @@ fn until_expiry(shared: &Shared, sig: SigLifetime) -> Duration {
     Duration::from_millis(sig.user_sig_expire_time.saturating_sub(shared.now_ms()).max(0) as u64)
 }
 
-async fn kicked(mut s: Session, a: &Authed, kick: KickType) {
+fn kicked(s: Session, a: &Authed, kick: KickType) -> Ending<'_> {
+    Box::pin(kicked_inline(s, a, kick))
+}
+
+async fn kicked_inline(mut s: Session, a: &Authed, kick: KickType) {
     tracing::info!(user = %a.user_id, instance = %a.instance_id, %kick, "kicked");
     s.shared.metrics.kicked(kick);
     if s.send(&ServerFrame::Kicked { kick_type: kick }).await {
-        s.close(CloseCode::Kicked, "kicked").await;
+        s.close_inline(CloseCode::Kicked, "kicked").await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `parse` before it went straight to `ClientFrame`: always through a `Value`.
+    fn parse_via_value(text: &str) -> Result<ClientFrame, Bad> {
+        let v: Value = serde_json::from_str(text).map_err(|_| Bad::NotJson)?;
+        let id = v.get("id").and_then(Value::as_u64);
+        serde_json::from_value(v).map_err(|_| Bad::Malformed(id))
+    }
+
+    fn outcome(r: Result<ClientFrame, Bad>) -> String {
+        match r {
+            Ok(f) => format!("ok {f:?}"),
+            Err(Bad::NotJson) => "not json".into(),
+            Err(Bad::Malformed(id)) => format!("malformed {id:?}"),
+        }
+    }
+
+    #[test]
+    fn parsing_once_answers_every_frame_as_before() {
+        let login = r#"{"type":"login","id":7,"version":1,"sdkAppId":1400000001,"userId":"alice","userSig":"eJw*","platform":"web","instanceId":"i-1"}"#;
+        let frames = [
+            login.to_owned(),
+            login.replace(
+                r#""instanceId":"i-1""#,
+                r#""instanceId":"i-1","resume":true,"extra":[1,{"a":null}]"#,
+            ),
+            login.replace(r#""id":7"#, r#""id":7,"id":8"#),
+            login.replace(r#""type":"login""#, r#""type":"login","type":"ping""#),
+            login.replace(r#""platform":"web""#, r#""platform":"toaster""#),
+            login.replace(r#""userId":"alice""#, r#""userId":"al\u0069ce""#),
+            login.replace(r#""version":1"#, r#""version":-1"#),
+            login.replace(r#""id":7"#, r#""id":7.0"#),
+            login[..login.len() - 1].to_owned(),
+            format!("{login} "),
+            format!("{login}x"),
+            r#"{"type":"ping","id":3}"#.into(),
+            r#"{"type":"ping","id":18446744073709551615}"#.into(),
+            r#"{"type":"ping","id":18446744073709551616}"#.into(),
+            r#"{"type":"ping"}"#.into(),
+            r#"{"id":3}"#.into(),
+            r#"{"type":"logout","id":4}"#.into(),
+            r#"{"type":"renewUserSig","id":5,"userSig":"x"}"#.into(),
+            r#"{"type":"renewUserSig","id":5}"#.into(),
+            r#"{"type":"somethingNew","id":6}"#.into(),
+            r#"{"type":"somethingNew"}"#.into(),
+            r#"{"type":5,"id":6}"#.into(),
+            r#"["ping"]"#.into(),
+            "null".into(),
+            "".into(),
+            "{".into(),
+            r#"{"type":"ping","id":1e400}"#.into(),
+            format!("{}1{}", "[".repeat(200), "]".repeat(200)),
+        ];
+        for f in &frames {
+            assert_eq!(outcome(parse(f)), outcome(parse_via_value(f)), "{f}");
+        }
+        assert!(matches!(parse(login), Ok(ClientFrame::Login { id: 7, .. })));
+        assert!(matches!(parse(&frames[2]), Ok(ClientFrame::Login { id: 8, .. })));
     }
 }

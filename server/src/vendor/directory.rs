@@ -2,11 +2,11 @@
 //! ordinary entry (same admission, same instance policy, same kick memory, on every node of a
 //! cluster), so vendor and Natter sessions of one user kick each other.
 
-use crate::directory::{Admission, AdmitError, ConnId, Control};
+use crate::directory::{Admission, AdmitError, ConnId};
+use crate::local_sessions::{control_channel, ControlReceiver};
 use crate::state::Shared;
 use natter_protocol::{KickType, Platform};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// A vendor session's entry in the directory and in this node's local sessions. Released
 /// (awaited) where the session ends; dropped unreleased it is still removed, from a spawned task.
@@ -28,8 +28,8 @@ pub(crate) async fn enter(
     instance_id: &str,
     platform: Platform,
     resume: bool,
-) -> Result<(Presence, mpsc::UnboundedReceiver<Control>), AdmitError> {
-    let (tx, rx) = mpsc::unbounded_channel();
+) -> Result<(Presence, ControlReceiver), AdmitError> {
+    let (tx, rx) = control_channel();
     let admission = Admission {
         user_id: user_id.to_owned(),
         instance_id: instance_id.to_owned(),

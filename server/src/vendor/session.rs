@@ -7,6 +7,7 @@ use super::envelope::{self, Request};
 use super::query::ConnectQuery;
 use super::{a2key, ids};
 use crate::directory::{AdmitError, Control};
+use crate::local_sessions::ControlReceiver;
 use crate::log_safe::Escaped;
 use crate::login_refusal::LoginRefusal;
 use crate::state::{ConnInfo, Shared};
@@ -17,7 +18,6 @@ use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::{timeout, timeout_at, Instant};
 
 /// Sent as `HelloInterval` (seconds between the SDK's `wshello`): the SDK's own default. Liveness
@@ -37,7 +37,7 @@ struct Online {
     /// so the loop waits for that order instead of firing again.
     expiry_armed: bool,
     presence: Presence,
-    control: mpsc::UnboundedReceiver<Control>,
+    control: ControlReceiver,
 }
 
 enum State {
@@ -323,7 +323,7 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => Event::Shutdown,
-                c = async { control.expect("guarded").recv().await }, if control.is_some() => Event::Control(c),
+                c = async { control.expect("guarded").await.ok() }, if control.is_some() => Event::Control(c),
                 _ = async { tokio::time::sleep_until(expiry_at.expect("guarded")).await }, if expiry_at.is_some() => Event::Expired,
                 r = timeout_at(deadline, s.socket.recv()) => match r {
                     Err(_) => Event::Deadline,
