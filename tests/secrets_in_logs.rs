@@ -124,7 +124,10 @@ async fn no_user_sig_hmac_or_secret_key_reaches_any_log_line() {
                 .any(|bytes| holds_secret(&String::from_utf8_lossy(&bytes)))
     };
     let encoded = header_login::encode(format!(r#"{{"type":"login","userSig":"{sig}"}}"#).as_bytes());
-    assert!(leaks(&format!("request header x-natter-login: {encoded}")), "the check finds an encoded sig");
+    assert!(
+        leaks(&format!("request header x-natter-login: {encoded}")),
+        "the check finds an encoded sig"
+    );
     let tungstenite_trace = |line: &String| line.starts_with("TRACE tungstenite");
     let checked: Vec<&String> = lines.iter().filter(|l| !tungstenite_trace(l)).collect();
     let leaked: Vec<&&String> = checked.iter().filter(|l| leaks(l)).collect();

@@ -259,7 +259,12 @@ fn first_login(text: &str) -> Result<ClientFrame, (Option<u64>, &'static str)> {
     }
 }
 
-pub(crate) async fn run(shared: Arc<Shared>, socket: Box<WebSocket>, info: ConnInfo, header_login: Option<HeaderLogin>) {
+pub(crate) async fn run(
+    shared: Arc<Shared>,
+    socket: Box<WebSocket>,
+    info: ConnInfo,
+    header_login: Option<HeaderLogin>,
+) {
     let mut s = Session { shared, socket, info };
     let deadline = s.info.accepted + s.shared.config.handshake_timeout;
     let mut from_header = header_login;
