@@ -155,8 +155,13 @@ fn encode_bytes(json: &[u8]) -> String {
     let mut enc = ZlibEncoder::new(Vec::new(), Compression::default());
     enc.write_all(json).expect("writing to a Vec cannot fail");
     let compressed = enc.finish().expect("writing to a Vec cannot fail");
+    sig_base64(&compressed)
+}
+
+/// Base64 in the UserSig alphabet (`*`, `-`, `_` for `+`, `/`, `=`).
+fn sig_base64(bytes: &[u8]) -> String {
     STANDARD
-        .encode(compressed)
+        .encode(bytes)
         .chars()
         .map(|c| match c {
             '+' => '*',
@@ -575,16 +580,7 @@ mod tests {
 
     /// Base64 in the UserSig alphabet of bytes that need not be valid zlib.
     fn encode_bytes_raw(bytes: &[u8]) -> String {
-        STANDARD
-            .encode(bytes)
-            .chars()
-            .map(|c| match c {
-                '+' => '*',
-                '/' => '-',
-                '=' => '_',
-                c => c,
-            })
-            .collect()
+        sig_base64(bytes)
     }
 
     #[test]
