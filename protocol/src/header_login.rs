@@ -100,7 +100,8 @@ mod tests {
         for bad in ["Z", "Zg==", "Zm9v+A", "Zm9v/A", "Zh", "Zm9", "ab cd", "Zé", "Zm9\u{ff}"] {
             assert_eq!(decode(bad), None, "{bad}");
         }
-        // Every byte outside the alphabet, in every position of a quad.
+        // Every byte outside the alphabet, in every position of a quad (a byte above 0x7f cannot
+        // stand alone in a `str`: it arrives as U+FFFD's three bytes).
         for b in (0..=255u8).filter(|b| !ALPHABET.contains(b)) {
             for pos in 0..4 {
                 let mut quad = *b"Zm9v";

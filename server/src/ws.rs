@@ -144,8 +144,8 @@ fn classify(err: axum::Error) -> ReadEnd {
     match inner.downcast_ref::<tungstenite::Error>() {
         Some(tungstenite::Error::Capacity(_)) => ReadEnd::Close(CloseCode::FrameTooLarge, "frame too large"),
         // The peer closed TCP without a close frame: the connection is closed (RFC 6455 7.1.4), so
-        // a 1002 and a linger task would go to nobody (a write, a reset and a spawn per dropped
-        // client, ~10 % of the server's CPU per login under load, docs/performance.md).
+        // a 1002 and a linger task would go to nobody (a write, a reset and a task spawn per
+        // dropped client).
         Some(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
             ReadEnd::Gone
         }
