@@ -6,9 +6,8 @@
 
 use super::endpoint::Endpoint;
 use natter_protocol::header_login::{self, LOGIN_ACCEPTED_HEADER, LOGIN_ACCEPTED_VALUE, LOGIN_HEADER};
+use ring::rand::SecureRandom;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_tungstenite::tungstenite::handshake::client::generate_key;
-use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
 /// A response head longer than this is not a WebSocket server talking.
 pub const MAX_RESPONSE_HEAD: usize = 16 * 1024;
@@ -55,7 +54,7 @@ pub async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
     endpoint: &Endpoint,
     login: &str,
 ) -> Result<Upgraded, UpgradeError> {
-    let key = generate_key();
+    let key = new_key()?;
     let login = header_login::encode(login.as_bytes());
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
@@ -132,12 +131,50 @@ fn check_response(head: &[u8], key: &str) -> Result<bool, UpgradeError> {
     if !header("upgrade").is_some_and(|v| v.eq_ignore_ascii_case("websocket")) {
         return Err(UpgradeError::Invalid("no `Upgrade: websocket` header".into()));
     }
-    let expected = derive_accept_key(key.as_bytes());
+    let expected = accept_key(key);
     match header("sec-websocket-accept") {
         Some(accept) if accept == expected => Ok(header(LOGIN_ACCEPTED_HEADER) == Some(LOGIN_ACCEPTED_VALUE)),
         Some(_) => Err(UpgradeError::Invalid("wrong Sec-WebSocket-Accept".into())),
         None => Err(UpgradeError::Invalid("no Sec-WebSocket-Accept header".into())),
     }
+}
+
+/// A fresh `Sec-WebSocket-Key`: 16 random bytes in base64 (RFC 6455 §4.1).
+fn new_key() -> Result<String, UpgradeError> {
+    let mut nonce = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut nonce)
+        .map_err(|_| UpgradeError::Io(std::io::Error::other("the system's random source failed")))?;
+    Ok(base64(&nonce))
+}
+
+/// The `Sec-WebSocket-Accept` a server must answer `key` with (RFC 6455 §4.2.2). Computed with
+/// ring (already linked for TLS) rather than tungstenite's helpers, which bring a second SHA-1
+/// and a general base64 crate: ~20 KiB of the shipped library (docs/performance.md, Size).
+fn accept_key(key: &str) -> String {
+    let mut input = Vec::with_capacity(key.len() + WEBSOCKET_GUID.len());
+    input.extend_from_slice(key.as_bytes());
+    input.extend_from_slice(WEBSOCKET_GUID.as_bytes());
+    base64(ring::digest::digest(&ring::digest::SHA1_FOR_LEGACY_USE_ONLY, &input).as_ref())
+}
+
+const WEBSOCKET_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Standard base64 with padding (RFC 4648 §4), as both handshake headers use: the protocol
+/// crate's base64url with its two alphabet differences mapped back and the padding added.
+fn base64(bytes: &[u8]) -> String {
+    let mut out: String = header_login::encode(bytes)
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '/',
+            c => c,
+        })
+        .collect();
+    while !out.len().is_multiple_of(4) {
+        out.push('=');
+    }
+    out
 }
 
 /// At most 100 characters of server-supplied text in a message.
@@ -151,6 +188,38 @@ fn clip(s: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+
+    #[test]
+    fn the_accept_key_matches_rfc_6455_and_tungstenite() {
+        // RFC 6455 §1.3's example.
+        assert_eq!(accept_key("dGhlIHNhbXBsZSBub25jZQ=="), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        for _ in 0..200 {
+            let key = new_key().unwrap();
+            assert_eq!(key.len(), 24, "{key}");
+            assert!(key.ends_with("=="), "{key}");
+            assert_eq!(accept_key(&key), derive_accept_key(key.as_bytes()));
+        }
+        assert_ne!(new_key().unwrap(), new_key().unwrap());
+    }
+
+    #[test]
+    fn base64_is_the_standard_alphabet_with_padding() {
+        // RFC 4648 §10's vectors, plus the two characters base64url spells differently.
+        for (input, want) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(input.as_bytes()), want);
+        }
+        assert_eq!(base64(&[0xfb, 0xff]), "+/8=");
+    }
 
     fn response(key: &str) -> String {
         format!(
