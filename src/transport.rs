@@ -2,6 +2,7 @@
 //! and writes the frames the driver hands it. Knows nothing about sessions.
 
 mod endpoint;
+mod stream;
 mod tls;
 mod upgrade;
 
@@ -18,10 +19,11 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use stream::Stream;
+use tokio_tungstenite::WebSocketStream;
 use upgrade::UpgradeError;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<Stream>;
 
 #[derive(Debug)]
 pub enum TransportEvent {
@@ -173,9 +175,9 @@ async fn open(target: &Target, login: &str) -> Result<(Socket, bool), ChatError>
             .connect(name, tcp)
             .await
             .map_err(|e| ChatError::network(format!("{} ({url})", tls::describe(&e))))?;
-        MaybeTlsStream::Rustls(tls)
+        Stream::Tls(Box::new(tls))
     } else {
-        MaybeTlsStream::Plain(tcp)
+        Stream::Plain(tcp)
     };
     let upgraded = upgrade::upgrade(&mut stream, endpoint, login)
         .await
