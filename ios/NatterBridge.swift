@@ -13,7 +13,7 @@ import Natter
 
 /// One module instance's Hub: each method is a synchronous pass-through.
 public final class NatterBridge: Sendable {
-    /// Receives each item as the contract's `NatterItem` (on a Natter runtime thread).
+    /// Receives each item as the contract's `NatterItem` (on Natter's runtime thread).
     public typealias Emit = @Sendable ([String: Any]) -> Void
 
     private let hub: Hub
@@ -162,7 +162,7 @@ public final class NatterBridge: Sendable {
         #endif
     }
 
-    /// The hub's sink: hands each item to `emit`. Called on a Natter runtime thread, never under a lock.
+    /// The hub's sink: hands each item to `emit`. Called on Natter's runtime thread, never under a lock.
     private final class Emitter: HubSink {
         let emit: Emit
         init(_ emit: @escaping Emit) {

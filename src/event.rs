@@ -99,7 +99,7 @@ impl NetReason {
     }
 }
 
-/// Receives a client's events, one at a time and in order, on a Natter runtime thread.
+/// Receives a client's events, one at a time and in order, on Natter's runtime thread.
 /// A panicking listener is caught and logged; it never stops delivery to other listeners.
 /// Return quickly: a slow listener delays later events of its client.
 pub trait ChatListener: Send + Sync {

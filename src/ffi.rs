@@ -108,7 +108,7 @@ pub enum NetState {
     Disconnected,
 }
 
-/// Receives a client's events one at a time, in order, on a Natter runtime thread (never the
+/// Receives a client's events one at a time, in order, on Natter's runtime thread (never the
 /// caller's thread). An exception thrown by a listener is caught and logged; it stops neither
 /// the client nor other listeners. Return quickly.
 #[uniffi::export(foreign)]
@@ -394,7 +394,7 @@ pub async fn debug_panic(in_future: bool) -> Result<(), ChatError> {
     guard_async(async { panic!("debug_panic requested (async)") }).await
 }
 
-/// Android: Natter's runtime threads attach to the JVM once, when they start, instead of JNA
+/// Android: Natter's runtime thread attaches to the JVM once, when it starts, instead of JNA
 /// attaching and detaching on every callback. The JVM is known only when the library was loaded
 /// with `System.loadLibrary("natter")` (which calls `JNI_OnLoad`); the Android module does that
 /// before JNA binds the library. Without it, JNA's per-callback attach still works.
@@ -422,8 +422,8 @@ pub(crate) mod android {
         JNI_VERSION_1_6
     }
 
-    /// `on_thread_start` hook of Natter's runtime: attaches the worker thread to the JVM for its
-    /// whole life, so JNA finds it attached on every callback.
+    /// Run first by Natter's runtime thread (the one that calls listeners and sinks): attaches it
+    /// to the JVM for its whole life, so JNA finds it attached on every callback.
     pub(crate) fn attach_current_thread() {
         if let Some(vm) = VM.get() {
             if let Err(e) = vm.attach_current_thread_permanently() {

@@ -1010,7 +1010,7 @@ public func FfiConverterTypeChatClient_lower(_ value: ChatClient) -> UInt64 {
 
 
 /**
- * Receives a client's events one at a time, in order, on a Natter runtime thread (never the
+ * Receives a client's events one at a time, in order, on Natter's runtime thread (never the
  * caller's thread). An exception thrown by a listener is caught and logged; it stops neither
  * the client nor other listeners. Return quickly.
  */
@@ -1020,7 +1020,7 @@ public protocol ChatListener: AnyObject, Sendable {
     
 }
 /**
- * Receives a client's events one at a time, in order, on a Natter runtime thread (never the
+ * Receives a client's events one at a time, in order, on Natter's runtime thread (never the
  * caller's thread). An exception thrown by a listener is caught and logged; it stops neither
  * the client nor other listeners. Return quickly.
  */
@@ -1623,7 +1623,7 @@ public func FfiConverterTypeHub_lower(_ value: Hub) -> UInt64 {
 
 
 /**
- * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * Receives every item of a hub, one at a time, on Natter's runtime thread, never while a lock
  * is held. It must return quickly and must not wait for a call of the hub to settle (that
  * settlement is a later item of the same stream).
  */
@@ -1633,7 +1633,7 @@ public protocol HubSink: AnyObject, Sendable {
     
 }
 /**
- * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * Receives every item of a hub, one at a time, on Natter's runtime thread, never while a lock
  * is held. It must return quickly and must not wait for a call of the hub to settle (that
  * settlement is a later item of the same stream).
  */

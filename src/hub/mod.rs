@@ -30,7 +30,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-/// Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+/// Receives every item of a hub, one at a time, on Natter's runtime thread, never while a lock
 /// is held. It must return quickly and must not wait for a call of the hub to settle (that
 /// settlement is a later item of the same stream).
 #[uniffi::export(foreign)]

@@ -2367,7 +2367,7 @@ public object FfiConverterTypeChatClient: FfiConverter<ChatClient, Long> {
 
 
 /**
- * Receives a client's events one at a time, in order, on a Natter runtime thread (never the
+ * Receives a client's events one at a time, in order, on Natter's runtime thread (never the
  * caller's thread). An exception thrown by a listener is caught and logged; it stops neither
  * the client nor other listeners. Return quickly.
  */
@@ -2379,7 +2379,7 @@ public interface ChatListener {
 }
 
 /**
- * Receives a client's events one at a time, in order, on a Natter runtime thread (never the
+ * Receives a client's events one at a time, in order, on Natter's runtime thread (never the
  * caller's thread). An exception thrown by a listener is caught and logged; it stops neither
  * the client nor other listeners. Return quickly.
  */
@@ -3291,7 +3291,7 @@ public object FfiConverterTypeHub: FfiConverter<Hub, Long> {
 
 
 /**
- * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * Receives every item of a hub, one at a time, on Natter's runtime thread, never while a lock
  * is held. It must return quickly and must not wait for a call of the hub to settle (that
  * settlement is a later item of the same stream).
  */
@@ -3303,7 +3303,7 @@ public interface HubSink {
 }
 
 /**
- * Receives every item of a hub, one at a time, on a Natter runtime thread, never while a lock
+ * Receives every item of a hub, one at a time, on Natter's runtime thread, never while a lock
  * is held. It must return quickly and must not wait for a call of the hub to settle (that
  * settlement is a later item of the same stream).
  */
