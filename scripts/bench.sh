@@ -150,8 +150,7 @@ if [ "$size" = 1 ]; then
   variant abort CARGO_PROFILE_RELEASE_PANIC=abort
   artifacts+=(--artifact "x86_64-linux cdylib, opt s + panic=abort=$target_dir/bench-size/abort/release/libnatter.so")
 
-  # Mobile: the staticlib (an Android cdylib needs the NDK's linker, which this machine lacks),
-  # built with the Debian clang recipe of scripts/check-targets.sh for ring's C.
+  # Mobile: the staticlibs (what an iOS app links), built with the Debian clang recipe of scripts/check-targets.sh for ring's C.
   bash scripts/check-targets.sh >&2 # installs the targets, clang and llvm when missing
   declare -A clang_triple=(
     [aarch64-linux-android]=aarch64-linux-android24
@@ -171,6 +170,29 @@ if [ "$size" = 1 ]; then
     env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" \
       cargo rustc --locked --release -p natter --lib --target "$t" --crate-type staticlib >&2
     artifacts+=(--artifact "$t staticlib, opt s=$mobile_dir/$t/release/libnatter.a")
+  done
+  # The Android cdylibs, which is what an APK carries, linked without the NDK: clang drives lld
+  # with no crt objects and empty stand-ins for libc, libm, libdl, liblog and libunwind (a shared
+  # object may leave their symbols for the device's loader). The NDK's link adds its static
+  # libunwind and the crt objects, a few tens of KB, so these rows are a floor, not the APK's size.
+  if ! command -v ld.lld >/dev/null; then
+    [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null || { echo "error: lld is needed (apt-get install lld)" >&2; exit 1; }
+    apt-get install -y --no-install-recommends lld >/dev/null || { apt-get update >/dev/null && apt-get install -y --no-install-recommends lld >/dev/null; }
+  fi
+  standin="$mobile_dir/ndk-standin"
+  mkdir -p "$standin/lib"
+  for l in c m dl log unwind gcc gcc_s; do llvm-ar rcs "$standin/lib/lib$l.a"; done
+  for t in aarch64-linux-android armv7-linux-androideabi; do
+    v="${t//-/_}"
+    linker="$standin/ld-$t"
+    printf '#!/bin/sh\nexec clang --target=%s -fuse-ld=lld -nostdlib -L%s "$@"\n' \
+      "${clang_triple[$t]}" "$standin/lib" >"$linker"
+    chmod +x "$linker"
+    cflags="--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
+    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" \
+      "CARGO_TARGET_${v^^}_LINKER=$linker" \
+      cargo rustc --locked --release -p natter --lib --target "$t" --crate-type cdylib >&2
+    artifacts+=(--artifact "$t cdylib, opt s, lld without the NDK (no libunwind)=$mobile_dir/$t/release/libnatter.so")
   done
 
   # The biggest crates in the shipped cdylib (cargo-bloat, installed into the cache when missing).

@@ -15,11 +15,11 @@ use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{ServerFrame, MAX_FRAME_BYTES};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stream::Stream;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::Message;
-use stream::Stream;
 use tokio_tungstenite::WebSocketStream;
 use upgrade::UpgradeError;
 

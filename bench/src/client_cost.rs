@@ -118,7 +118,7 @@ pub fn idle(natter: &ServerChild, echo: &ServerChild, counts: &[usize]) -> Vec<R
                 "",
             )
             .against("bare connections on a 2-worker runtime", b.threads)
-            .note("Natter's runtime: 2 workers shared by every client, + main"),
+            .note("Natter's runtime: one thread (natter-rt) shared by every client, + main"),
         );
     }
     rows
