@@ -163,12 +163,16 @@ if [ "$size" = 1 ]; then
   # The one SDK header ring reads (as scripts/check-targets.sh writes it): an iPhone device build.
   printf '#define TARGET_OS_MAC 1\n#define TARGET_OS_OSX 0\n#define TARGET_OS_IPHONE 1\n#define TARGET_OS_IOS 1\n#define TARGET_OS_SIMULATOR 0\n' \
     >"$SDKROOT/usr/include/TargetConditionals.h"
-  for t in aarch64-linux-android armv7-linux-androideabi aarch64-apple-ios; do
-    v="${t//-/_}"
-    cflags="--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
+  mobile_build() { # target, crate type, env assignments...
+    local t="$1" crate_type="$2"; shift 2
+    local v="${t//-/_}"
+    local cflags="--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
     [[ "$t" != *apple* ]] || cflags="$cflags -isystem $SDKROOT/usr/include"
-    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" \
-      cargo rustc --locked --release -p natter --lib --target "$t" --crate-type staticlib >&2
+    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" "$@" \
+      cargo rustc --locked --release -p natter --lib --target "$t" --crate-type "$crate_type" >&2
+  }
+  for t in aarch64-linux-android armv7-linux-androideabi aarch64-apple-ios; do
+    mobile_build "$t" staticlib
     artifacts+=(--artifact "$t staticlib, opt s=$mobile_dir/$t/release/libnatter.a")
   done
   # The Android cdylibs, which is what an APK carries, linked without the NDK: clang drives lld
@@ -183,15 +187,12 @@ if [ "$size" = 1 ]; then
   mkdir -p "$standin/lib"
   for l in c m dl log unwind gcc gcc_s; do llvm-ar rcs "$standin/lib/lib$l.a"; done
   for t in aarch64-linux-android armv7-linux-androideabi; do
-    v="${t//-/_}"
     linker="$standin/ld-$t"
     printf '#!/bin/sh\nexec clang --target=%s -fuse-ld=lld -nostdlib -L%s "$@"\n' \
       "${clang_triple[$t]}" "$standin/lib" >"$linker"
     chmod +x "$linker"
-    cflags="--target=${clang_triple[$t]} -ffreestanding -nostdlibinc -DRING_CORE_NOSTDLIBINC=1"
-    env CARGO_TARGET_DIR="$mobile_dir" CARGO_INCREMENTAL=0 "CC_$v=clang" "AR_$v=llvm-ar" "CFLAGS_$v=$cflags" \
-      "CARGO_TARGET_${v^^}_LINKER=$linker" \
-      cargo rustc --locked --release -p natter --lib --target "$t" --crate-type cdylib >&2
+    v="${t//-/_}"
+    mobile_build "$t" cdylib "CARGO_TARGET_${v^^}_LINKER=$linker"
     artifacts+=(--artifact "$t cdylib, opt s, lld without the NDK (no libunwind)=$mobile_dir/$t/release/libnatter.so")
   done
 
