@@ -14,6 +14,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tower::ServiceExt;
 
+/// The first-head scanner and the upgrade check the listener runs on every new connection's
+/// bytes before hyper (`request_head`).
+pub use crate::request_head::{websocket_upgrade, HeadRead, HeadScanner, Upgrade};
+
 /// Why [`parse_client_frame`] refused a text frame (the server answers both with `error` 60008).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameRejection {

@@ -23,6 +23,8 @@ mod metrics;
 mod metrics_listener;
 mod node_id;
 pub mod policy;
+mod prefixed_stream;
+mod request_head;
 pub mod rest;
 mod router;
 mod server;

@@ -12,11 +12,12 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route(
             natter_protocol::WS_PATH,
-            get(ws::upgrade).fallback(upgrade_method_not_allowed),
+            get(ws::upgrade_refused).fallback(upgrade_method_not_allowed),
         )
-        // The reference SDK's `proxyServer` is a bare host: serve the upgrade at `/` too (other
-        // methods on `/` stay "unknown API path", as before).
-        .route("/", get(ws::upgrade).fallback(not_found))
+        // The reference SDK's `proxyServer` is a bare host: the upgrade is served at `/` too
+        // (other methods on `/` stay "unknown API path", as before). Upgrades on both paths are
+        // taken before the router (`request_head`); what reaches it here is refused.
+        .route("/", get(ws::upgrade_refused).fallback(not_found))
         // The reference web SDK's own session wire (docs/vendor-wire.md).
         .route(
             vendor::BINARY_PATH,

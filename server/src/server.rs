@@ -1,22 +1,25 @@
 //! The listener and accept loop. One TCP listener serves both the REST API and the WebSocket
-//! endpoint: each accepted connection takes a per-source slot, then hyper (HTTP/1.1, with
-//! upgrades) hands the request to the axum router.
+//! endpoint: each accepted connection takes a per-source slot; its first request head is read
+//! here (`request_head`): a Natter WebSocket upgrade is answered on the stream directly, anything
+//! else goes to hyper (HTTP/1.1, with upgrades) and the axum router.
 
 use crate::cluster::ClusterNode;
 use crate::limits::Refusal;
 use crate::metrics::ConnectionRefusal;
+use crate::prefixed_stream::PrefixedStream;
+use crate::request_head::{self, HeadRead};
 use crate::state::{ConnInfo, Engine, Shared};
-use crate::{metrics_listener, router, usersig, ServerConfig};
+use crate::{metrics_listener, router, usersig, ws, ServerConfig};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
-use tokio::time::Instant;
+use tokio::time::{timeout_at, Instant};
 use tower::ServiceExt;
 
 /// Lifetime of the admin UserSig minted by [`ServerHandle::admin_sig`].
@@ -132,56 +135,57 @@ async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     tracing::debug!("accept loop stopped");
 }
 
-async fn serve_connection(shared: Arc<Shared>, router: axum::Router, stream: TcpStream, info: ConnInfo) {
+async fn serve_connection(shared: Arc<Shared>, router: axum::Router, mut stream: TcpStream, info: ConnInfo) {
     let _ = stream.set_nodelay(true);
-    let handshake = shared.config.handshake_timeout;
-    let got_request = Arc::new(AtomicBool::new(false));
-    let svc = {
-        let got_request = Arc::clone(&got_request);
-        let info = info.clone();
-        hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            got_request.store(true, Ordering::Relaxed);
-            req.extensions_mut().insert(info.clone());
-            router.clone().oneshot(req)
-        })
+    // The whole first head within the handshake timeout, or the connection is cut (slowloris;
+    // also a connection that sends nothing at all).
+    let deadline = info.accepted + shared.config.handshake_timeout;
+    let mut buf = Vec::new();
+    let read = tokio::select! {
+        _ = shared.cancel.cancelled() => return,
+        r = timeout_at(deadline, request_head::read(&mut stream, &mut buf)) => r,
     };
+    match read {
+        Err(_) => tracing::debug!("no request within the handshake timeout; closing"),
+        Ok(Err(_)) | Ok(Ok(HeadRead::Closed)) => {}
+        Ok(Ok(HeadRead::Complete { head_len })) => {
+            match request_head::websocket_upgrade(&buf[..head_len], shared.config.header_login) {
+                Some(upgrade) => {
+                    let leftover = buf.split_off(head_len);
+                    drop(buf);
+                    ws::accept(shared, stream, leftover, upgrade, info).await;
+                }
+                None => serve_http(shared, router, PrefixedStream::replaying(stream, buf), info).await,
+            }
+        }
+        Ok(Ok(HeadRead::ForHyper)) => serve_http(shared, router, PrefixedStream::replaying(stream, buf), info).await,
+    }
+}
+
+/// Everything but the Natter upgrade: hyper (HTTP/1.1 keep-alive, upgrades for the vendor wire)
+/// and the router, from the first head's bytes on.
+async fn serve_http(shared: Arc<Shared>, router: axum::Router, stream: PrefixedStream, info: ConnInfo) {
+    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(info.clone());
+        router.clone().oneshot(req)
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(handshake)
+        .header_read_timeout(shared.config.handshake_timeout)
         .serve_connection(TokioIo::new(stream), svc)
         .with_upgrades();
-    drop(info);
     tokio::pin!(conn);
-    // Cuts a connection that sends no request at all (slowloris). The flag is read when the timer
-    // fires, not when the select starts, so a connection that made a request is never cut by it.
-    let first_request_deadline = {
-        let got_request = Arc::clone(&got_request);
-        async move {
-            tokio::time::sleep_until(Instant::now() + handshake).await;
-            if got_request.load(Ordering::Relaxed) {
-                std::future::pending::<()>().await;
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "http connection ended with an error");
             }
+            return;
         }
-    };
-    tokio::pin!(first_request_deadline);
-    let mut shutting_down = false;
-    loop {
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "http connection ended with an error");
-                }
-                break;
-            }
-            _ = shared.cancel.cancelled(), if !shutting_down => {
-                shutting_down = true;
-                conn.as_mut().graceful_shutdown();
-            }
-            _ = &mut first_request_deadline => {
-                tracing::debug!("no request within the handshake timeout; closing");
-                break;
-            }
-        }
+        _ = shared.cancel.cancelled() => conn.as_mut().graceful_shutdown(),
+    }
+    if let Err(e) = conn.await {
+        tracing::debug!(error = %e, "http connection ended with an error");
     }
 }
 

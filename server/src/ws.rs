@@ -7,20 +7,28 @@ use crate::local_sessions::{control_channel, ControlReceiver};
 use crate::log_safe::Escaped;
 use crate::login_refusal::LoginRefusal;
 use crate::metrics::SessionGauge;
+use crate::prefixed_stream::PrefixedStream;
+use crate::request_head;
 use crate::sig_renewal;
 use crate::state::{ConnInfo, Shared};
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
-use axum::Extension;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
 use natter_protocol::{
     code, header_login, identifier, ClientFrame, CloseCode, KickType, ServerFrame, SigLifetime, PROTOCOL_VERSION,
 };
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use tokio::time::{timeout, timeout_at, Instant};
+use tokio_tungstenite::WebSocketStream;
+use tungstenite::protocol::frame::CloseFrame;
+use tungstenite::protocol::{Role, WebSocketConfig};
+use tungstenite::Message;
 
 /// How long we keep reading after our close frame so the client gets it (no TCP reset).
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
@@ -35,48 +43,70 @@ const READ_BUFFER: usize = 2 * 1024;
 const WRITE_BUFFER: usize = 8 * 1024;
 const MAX_WRITE_BUFFER: usize = 128 * 1024;
 
-/// `GET /ws`: upgrade with server-sized buffers and limits. A login in the request's
-/// `x-natter-login` header (`natter_protocol::header_login`) is taken as the first frame when
-/// `header_login` is on; the 101 then says so and the login's reply is the first frame.
-pub(crate) async fn upgrade(
-    State(shared): State<Arc<Shared>>,
-    Extension(info): Extension<ConnInfo>,
-    headers: HeaderMap,
-    ws: WebSocketUpgrade,
-) -> Response {
-    // Holding a tracker token keeps `shutdown` waiting until the session has ended.
-    let token = shared.tracker.token();
+/// The session's socket: tungstenite straight on the TCP stream (`request_head` took the
+/// upgrade before any HTTP stack saw it).
+type Socket = WebSocketStream<PrefixedStream>;
+
+/// A WebSocket upgrade `request_head` accepted: answers the 101 and runs the session in this
+/// (the connection's) task. A login in the request's `x-natter-login` header
+/// (`natter_protocol::header_login`), taken when `header_login` is on, is checked as the first
+/// frame; the 101 then says so and leaves in one write with the login's reply. Without one the
+/// 101 goes at once: the client waits for it before it sends its login frame.
+pub(crate) async fn accept(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    leftover: Vec<u8>,
+    upgrade: request_head::Upgrade,
+    info: ConnInfo,
+) {
     let max = shared.config.max_frame_bytes;
-    let header_login = shared
-        .config
-        .header_login
-        .then(|| headers.get(header_login::LOGIN_HEADER))
-        .flatten()
-        .map(|v| HeaderLogin::decode(v.as_bytes(), max));
-    let accepted = header_login.is_some();
-    let mut response = ws
+    let header_login = upgrade.login.map(|v| HeaderLogin::decode(&v, max));
+    let mut response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\nsec-websocket-accept: {}\r\n",
+        upgrade.accept
+    );
+    if header_login.is_some() {
+        response.push_str(header_login::LOGIN_ACCEPTED_HEADER);
+        response.push_str(": ");
+        response.push_str(header_login::LOGIN_ACCEPTED_VALUE);
+        response.push_str("\r\n");
+    }
+    response.push_str("\r\n");
+    let io = if header_login.is_some() {
+        PrefixedStream::deferring(stream, response.into_bytes())
+    } else {
+        if !matches!(
+            timeout(SEND_TIMEOUT, stream.write_all(response.as_bytes())).await,
+            Ok(Ok(()))
+        ) {
+            return;
+        }
+        PrefixedStream::replaying(stream, Vec::new())
+    };
+    let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
         .max_write_buffer_size(MAX_WRITE_BUFFER.max(max * 2))
-        .max_message_size(max)
-        .max_frame_size(max)
-        .on_failed_upgrade(|e| tracing::debug!(error = %e, "websocket upgrade failed"))
-        .on_upgrade(move |socket| {
-            // Boxed before the session's future captures it: every future on the way (this
-            // block, `run`, `online`, `serve`) then carries a pointer, not a 368-byte copy.
-            let socket = Box::new(socket);
-            async move {
-                run(shared, socket, info, header_login).await;
-                drop(token);
-            }
-        });
-    if accepted {
-        response.headers_mut().insert(
-            header_login::LOGIN_ACCEPTED_HEADER,
-            HeaderValue::from_static(header_login::LOGIN_ACCEPTED_VALUE),
-        );
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max));
+    // Boxed before the session's future captures it: every future on the way (`run`, `online`,
+    // `serve`) then carries a pointer, not the stream's few hundred bytes.
+    let socket = Box::new(WebSocketStream::from_partially_read(io, leftover, Role::Server, Some(config)).await);
+    run(shared, socket, info, header_login).await;
+}
+
+/// `GET /ws` (and `/`) that reached the router: `request_head` takes every upgrade this server
+/// accepts, so this request is not one. Answered with axum's rejection of it (400 with the
+/// reason, as before) or, for an upgrade axum would take but we do not (HTTP/1.0, a body), 400.
+pub(crate) async fn upgrade_refused(ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>) -> Response {
+    match ws {
+        Err(rejection) => rejection.into_response(),
+        Ok(_) => (
+            StatusCode::BAD_REQUEST,
+            "a WebSocket upgrade needs HTTP/1.1 and no request body",
+        )
+            .into_response(),
     }
-    response
 }
 
 /// The login frame of an upgrade request's header, checked like a first text frame.
@@ -127,7 +157,7 @@ type Ending<'a> = futures_util::future::BoxFuture<'a, ()>;
 
 struct Session {
     shared: Arc<Shared>,
-    socket: Box<WebSocket>,
+    socket: Box<Socket>,
     info: ConnInfo,
 }
 
@@ -139,17 +169,14 @@ enum ReadEnd {
     Close(CloseCode, &'static str),
 }
 
-fn classify(err: axum::Error) -> ReadEnd {
-    let inner = err.into_inner();
-    match inner.downcast_ref::<tungstenite::Error>() {
-        Some(tungstenite::Error::Capacity(_)) => ReadEnd::Close(CloseCode::FrameTooLarge, "frame too large"),
+fn classify(err: tungstenite::Error) -> ReadEnd {
+    match err {
+        tungstenite::Error::Capacity(_) => ReadEnd::Close(CloseCode::FrameTooLarge, "frame too large"),
         // The peer closed TCP without a close frame: the connection is closed (RFC 6455 7.1.4), so
         // a 1002 and a linger task would go to nobody (a write, a reset and a task spawn per
         // dropped client).
-        Some(tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake)) => {
-            ReadEnd::Gone
-        }
-        Some(tungstenite::Error::Protocol(_)) | Some(tungstenite::Error::Utf8(_)) => {
+        tungstenite::Error::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => ReadEnd::Gone,
+        tungstenite::Error::Protocol(_) | tungstenite::Error::Utf8(_) => {
             ReadEnd::Close(CloseCode::ProtocolError, "websocket protocol error")
         }
         _ => ReadEnd::Gone,
@@ -171,7 +198,7 @@ impl Session {
     async fn close_inline(mut self, code: CloseCode, reason: &'static str) {
         tracing::debug!(peer = %self.info.peer, code = code.code(), reason, "closing");
         let frame = CloseFrame {
-            code: code.code(),
+            code: code.code().into(),
             reason: reason.into(),
         };
         if !matches!(
@@ -185,7 +212,7 @@ impl Session {
             let deadline = Instant::now() + CLOSE_LINGER;
             let mut errors = 0u32;
             loop {
-                match timeout_at(deadline, socket.recv()).await {
+                match timeout_at(deadline, socket.next()).await {
                     Err(_) | Ok(None) => break,
                     Ok(Some(Ok(_))) => {}
                     Ok(Some(Err(_))) => {
@@ -231,7 +258,7 @@ impl Session {
 
     async fn finish_inline(mut self) {
         let _ = timeout(CLOSE_LINGER, async {
-            while let Some(Ok(_)) = self.socket.recv().await {}
+            while let Some(Ok(_)) = self.socket.next().await {}
         })
         .await;
     }
@@ -265,12 +292,7 @@ fn first_login(text: &str) -> Result<ClientFrame, (Option<u64>, &'static str)> {
     }
 }
 
-pub(crate) async fn run(
-    shared: Arc<Shared>,
-    socket: Box<WebSocket>,
-    info: ConnInfo,
-    header_login: Option<HeaderLogin>,
-) {
+pub(crate) async fn run(shared: Arc<Shared>, socket: Box<Socket>, info: ConnInfo, header_login: Option<HeaderLogin>) {
     let mut s = Session { shared, socket, info };
     let deadline = s.info.accepted + s.shared.config.handshake_timeout;
     let mut from_header = header_login;
@@ -291,7 +313,7 @@ pub(crate) async fn run(
         }
         let msg = tokio::select! {
             _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
-            r = timeout_at(deadline, s.socket.recv()) => r,
+            r = timeout_at(deadline, s.socket.next()) => r,
         };
         let msg = match msg {
             Err(_) => {
@@ -309,7 +331,7 @@ pub(crate) async fn run(
                 Err((id, message)) => return s.protocol_error(id, message).await,
             },
             Message::Binary(_) => return s.protocol_error(None, "binary frames are not supported").await,
-            Message::Ping(_) | Message::Pong(_) => {}
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             Message::Close(_) => return s.finish().await,
         }
     };
@@ -537,7 +559,7 @@ async fn serve(mut s: Session, a: &Authed, conn: &ConnId, reg: &mut Option<Regis
                     Ok(true) | Err(_) => return kicked(s, a, KickType::UserSigExpired).await,
                 }
             }
-            r = timeout_at(idle_deadline, s.socket.recv()) => {
+            r = timeout_at(idle_deadline, s.socket.next()) => {
                 let msg = match r {
                     Err(_) => {
                         tracing::info!(user = %a.user_id, instance = %a.instance_id, "idle; closing");
@@ -604,7 +626,7 @@ async fn serve(mut s: Session, a: &Authed, conn: &ConnId, reg: &mut Option<Regis
                             s.shared.metrics.heartbeat_rtt(took);
                         }
                     }
-                    Message::Ping(_) => {}
+                    Message::Ping(_) | Message::Frame(_) => {}
                     Message::Close(_) => return s.finish().await,
                 }
             }
@@ -651,7 +673,7 @@ mod tests {
     #[test]
     fn a_peer_that_drops_tcp_gets_no_close_frame_but_a_protocol_error_does() {
         use tungstenite::error::ProtocolError;
-        let err = |e: tungstenite::Error| classify(axum::Error::new(e));
+        let err = classify;
         assert!(matches!(
             err(tungstenite::Error::Protocol(
                 ProtocolError::ResetWithoutClosingHandshake
