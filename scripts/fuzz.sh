@@ -21,7 +21,7 @@ if ! [[ $SECONDS_PER_TARGET =~ ^[0-9]+$ ]] || [[ $SECONDS_PER_TARGET -lt 1 ]]; t
     echo "usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]" >&2
     exit 2
 fi
-ALL_TARGETS=(client_frame server_frame usersig rest_body session_machine vendor_frame)
+ALL_TARGETS=(client_frame server_frame usersig rest_body session_machine vendor_frame request_head)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 # Inputs larger than a frame are refused before parsing anywhere; 4 KiB covers every real input.
 MAX_LEN=4096
