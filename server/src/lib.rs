@@ -35,6 +35,7 @@ mod throttle;
 mod timed_directory;
 pub mod usersig;
 mod vendor;
+mod verified_sigs;
 mod ws;
 
 pub use config::{

@@ -10,6 +10,7 @@ use crate::local_sessions::LocalSessions;
 use crate::metrics::Metrics;
 use crate::throttle::Throttle;
 use crate::timed_directory::TimedDirectory;
+use crate::verified_sigs::{self, VerifiedSigs};
 use crate::{usersig, ServerConfig};
 use natter_protocol::KickType;
 use std::net::SocketAddr;
@@ -58,6 +59,8 @@ pub(crate) struct Shared {
     pub throttle: Throttle,
     pub limits: Arc<SourceLimits>,
     pub refusals_in_flight: Arc<AtomicUsize>,
+    /// UserSigs whose signature passed here: a re-presented one skips the signature work.
+    pub verified_sigs: VerifiedSigs,
     pub metrics: Arc<Metrics>,
     pub cancel: CancellationToken,
     pub tracker: TaskTracker,
@@ -85,6 +88,7 @@ impl Shared {
             ),
             limits: SourceLimits::new(config.max_connections_per_source, config.max_connections),
             refusals_in_flight: Arc::new(AtomicUsize::new(0)),
+            verified_sigs: VerifiedSigs::new(verified_sigs::CAPACITY),
             metrics,
             cancel: CancellationToken::new(),
             tracker: TaskTracker::new(),
@@ -106,14 +110,13 @@ impl Shared {
     /// not-before tolerance: the one check behind WS login, sig renewal and the admin REST call.
     pub fn verify_user_sig(&self, user_sig: &str, user_id: &str) -> Result<usersig::Claims, usersig::UserSigError> {
         let cfg = &self.config;
-        usersig::verify_with_skew(
-            user_sig,
-            cfg.sdk_app_id,
-            &cfg.secret_key,
-            user_id,
-            self.now_unix(),
-            cfg.usersig_max_future_secs,
-        )
+        let check = verified_sigs::Check {
+            sdk_app_id: cfg.sdk_app_id,
+            secret_key: &cfg.secret_key,
+            now_unix: self.now_unix(),
+            max_future_secs: cfg.usersig_max_future_secs,
+        };
+        self.verified_sigs.verify(user_sig, user_id, &check)
     }
 
     /// Whether a login for `user` (None: not a valid identifier) from `ip` is refused now; counted

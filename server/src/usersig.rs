@@ -370,6 +370,35 @@ pub fn verify_with_skew(
     Ok(claims)
 }
 
+/// The checks of [`verify_with_skew`] that depend on the caller and the clock, in its order, for
+/// claims whose signature already passed (`verified_sigs`): the same sig, user and time get the
+/// same answer as from a fresh check.
+pub fn check_claims(
+    claims: &Claims,
+    sdk_app_id: u64,
+    user_id: &str,
+    now_unix: i64,
+    max_future_secs: u64,
+) -> Result<(), UserSigError> {
+    if natter_protocol::identifier::validate(user_id).is_err() {
+        return Err(UserSigError::InvalidIdentifier);
+    }
+    if claims.identifier != user_id {
+        return Err(UserSigError::UserMismatch);
+    }
+    if claims.sdk_app_id != sdk_app_id {
+        return Err(UserSigError::AppMismatch);
+    }
+    let latest_start = now_unix.saturating_add(i64::try_from(max_future_secs).unwrap_or(i64::MAX));
+    if claims.time > latest_start {
+        return Err(UserSigError::NotYetValid);
+    }
+    if now_unix >= claims.expires_at() {
+        return Err(UserSigError::Expired);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
