@@ -155,10 +155,12 @@ async fn serve_connection(shared: Arc<Shared>, router: axum::Router, mut stream:
                     drop(buf);
                     ws::accept(shared, stream, leftover, upgrade, info).await;
                 }
-                None => serve_http(shared, router, PrefixedStream::replaying(stream, buf), info).await,
+                None => Box::pin(serve_http(shared, router, PrefixedStream::replaying(stream, buf), info)).await,
             }
         }
-        Ok(Ok(HeadRead::ForHyper)) => serve_http(shared, router, PrefixedStream::replaying(stream, buf), info).await,
+        Ok(Ok(HeadRead::ForHyper)) => {
+            Box::pin(serve_http(shared, router, PrefixedStream::replaying(stream, buf), info)).await
+        }
     }
 }
 

@@ -47,8 +47,9 @@ const MAX_WRITE_BUFFER: usize = 128 * 1024;
 /// upgrade before any HTTP stack saw it).
 type Socket = WebSocketStream<PrefixedStream>;
 
-/// A WebSocket upgrade `request_head` accepted: answers the 101 and runs the session in this
-/// (the connection's) task. A login in the request's `x-natter-login` header
+/// A WebSocket upgrade `request_head` accepted: answers the 101 and starts the session as a task
+/// of its own (the connection's task, which read the head, then ends: the session's task then
+/// holds only `run`'s future, the per-session memory measured in `session_size.rs`). A login in the request's `x-natter-login` header
 /// (`natter_protocol::header_login`), taken when `header_login` is on, is checked as the first
 /// frame; the 101 then says so and leaves in one write with the login's reply. Without one the
 /// 101 goes at once: the client waits for it before it sends its login frame.
@@ -92,7 +93,8 @@ pub(crate) async fn accept(
     // Boxed before the session's future captures it: every future on the way (`run`, `online`,
     // `serve`) then carries a pointer, not the stream's few hundred bytes.
     let socket = Box::new(WebSocketStream::from_partially_read(io, leftover, Role::Server, Some(config)).await);
-    run(shared, socket, info, header_login).await;
+    let tracker = shared.tracker.clone();
+    tracker.spawn(run(shared, socket, info, header_login));
 }
 
 /// `GET /ws` (and `/`) that reached the router: `request_head` takes every upgrade this server
