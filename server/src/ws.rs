@@ -34,11 +34,14 @@ use tungstenite::Message;
 const CLOSE_LINGER: Duration = Duration::from_secs(2);
 /// A client that does not take a frame within this time is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
-/// Allocated (and zero-filled) up front for every connection (at 8 KiB, the largest part of one):
-/// 2 KiB holds any login or heartbeat frame; a bigger frame (up to `max_frame_bytes`) grows it for
-/// that read. Measured by `examples/session_memory.rs` (release, 10k sessions): 8 KiB → 2 KiB took
-/// a logged-in session from ~18.2 KB to ~12.1 KB of server RSS.
-const READ_BUFFER: usize = 2 * 1024;
+/// Allocated (and zero-filled) up front for every connection, the largest part of one: 1,000 B
+/// holds any login frame (≈ 350 B with a vendor-format UserSig of ≈ 200 characters) or heartbeat;
+/// a bigger frame (up to `max_frame_bytes`) grows it for that read (`tests/frame_sizes.rs`).
+/// Measured by `examples/session_memory.rs` (release, 10k sessions): 8 KiB → 2 KiB took a
+/// logged-in session from ~18.2 KB to ~12.1 KB of server RSS; 2 KiB → 1,000 B from 7.3 to 6.3 KiB.
+/// Below 1,008 B glibc also serves it from its small bins, so it does not send every connection
+/// through the large-chunk path (`malloc_consolidate` showed in the server's `perf` profile).
+const READ_BUFFER: usize = 1000;
 /// A flush threshold, not an allocation: the write buffer only grows to the frames queued.
 const WRITE_BUFFER: usize = 8 * 1024;
 const MAX_WRITE_BUFFER: usize = 128 * 1024;

@@ -1,4 +1,4 @@
-//! The per-connection read buffer is small (2 KiB, memory per session) but frames up to the
+//! The per-connection read buffer is small (1,000 B, memory per session) but frames up to the
 //! protocol limit still arrive whole: the buffer grows for the frame that needs it.
 
 mod common;
