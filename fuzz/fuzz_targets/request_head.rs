@@ -4,14 +4,15 @@
 //!
 //! Properties: nothing panics; a head found in pieces is the head found in one read (same
 //! length), and a head complete in one read is decided on in pieces too (never "read on" once
-//! every byte is in); an accepted upgrade is a GET with a 28-character accept key.
+//! every byte is in); the upgrade the scanner decides is `websocket_upgrade` of the head it
+//! found; an accepted upgrade is a GET with a 28-character accept key.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use natter_server::fuzzing::{websocket_upgrade, HeadRead, HeadScanner};
 
 fn scan(bytes: &[u8], mut seed: u32) -> Option<HeadRead> {
-    let mut scanner = HeadScanner::default();
+    let mut scanner = HeadScanner::new(true);
     let mut end = 0usize;
     while end < bytes.len() {
         seed ^= seed << 13;
@@ -27,15 +28,22 @@ fn scan(bytes: &[u8], mut seed: u32) -> Option<HeadRead> {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&seed, bytes)) = data.split_first() else { return };
-    let whole = HeadScanner::default().after_read(bytes);
+    let whole = HeadScanner::new(true).after_read(bytes);
     let pieces = scan(bytes, u32::from(seed) | 1);
-    if let Some(HeadRead::Complete { head_len }) = pieces {
-        assert_eq!(whole, Some(HeadRead::Complete { head_len }), "pieces found a head one read does not");
+    if let Some(HeadRead::Complete { head_len, .. }) = pieces {
+        assert_eq!(
+            whole.as_ref().map(|w| matches!(w, HeadRead::Complete { head_len: h, .. } if *h == head_len)),
+            Some(true),
+            "pieces found a head one read does not"
+        );
+        assert_eq!(pieces, whole, "pieces decided another upgrade than one read");
     }
     if matches!(whole, Some(HeadRead::Complete { .. })) {
         assert!(pieces.is_some(), "a complete head left undecided in pieces");
     }
-    if let Some(HeadRead::Complete { head_len }) = whole {
+    if let Some(HeadRead::Complete { head_len, upgrade }) = &whole {
+        let head_len = *head_len;
+        assert_eq!(upgrade, &websocket_upgrade(&bytes[..head_len], true), "the scanner's upgrade is not the head's");
         for login in [false, true] {
             if let Some(up) = websocket_upgrade(&bytes[..head_len], login) {
                 let start = bytes.iter().position(|&b| b != b'\r' && b != b'\n').unwrap_or(0);

@@ -1,7 +1,7 @@
 //! The first request head of a connection, read and checked before any HTTP stack sees it. A
 //! well-formed WebSocket upgrade for the Natter endpoint (`/ws`, `/`) is accepted on the TCP
-//! stream itself, in the connection's own task (`ws::accept`): no hyper connection, no router, no
-//! second task, and the 101 can leave in the same write as the login's reply. Anything else
+//! stream itself (`ws::accept`, which then starts the session as a task of its own): no hyper
+//! connection, no router, and the 101 can leave in the same write as the login's reply. Anything else
 //! (REST, the vendor wire, a malformed upgrade) goes to hyper with the bytes read so far
 //! replayed (`prefixed_stream`), so hyper and axum answer it exactly as before.
 
@@ -23,8 +23,9 @@ const MAX_PARSES: u32 = 4;
 /// How reading the first head ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum HeadRead {
-    /// `buf[..head_len]` is a complete head (parsed by httparse; maybe not an upgrade).
-    Complete { head_len: usize },
+    /// `buf[..head_len]` is a complete head (parsed by httparse), and the upgrade it asks for
+    /// when it is one this server accepts directly ([`websocket_upgrade`]).
+    Complete { head_len: usize, upgrade: Option<Upgrade> },
     /// Not a head we parse here (too long, too many headers, invalid, or oddly segmented):
     /// hyper gets the bytes and judges them.
     ForHyper,
@@ -34,8 +35,9 @@ pub enum HeadRead {
 
 /// Reads until the first request head is complete (or is not ours to parse). Bytes past the
 /// head stay in `buf`: the first WebSocket frames, or a pipelined request, or a body.
-pub(crate) async fn read(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<HeadRead> {
-    let mut scanner = HeadScanner::default();
+/// `want_login`: take the upgrade's `x-natter-login` header.
+pub(crate) async fn read(stream: &mut TcpStream, buf: &mut Vec<u8>, want_login: bool) -> io::Result<HeadRead> {
+    let mut scanner = HeadScanner::new(want_login);
     loop {
         if buf.capacity() - buf.len() < 512 {
             buf.reserve(buf.len().max(FIRST_READ));
@@ -54,15 +56,26 @@ pub(crate) async fn read(stream: &mut TcpStream, buf: &mut Vec<u8>) -> io::Resul
 }
 
 /// What [`read`] decides after each read, without the socket (so it is unit-tested and fuzzed
-/// for any segmentation).
-#[derive(Debug, Default)]
+/// for any segmentation). The parse that finds the head also decides the upgrade: the head is
+/// parsed once.
+#[derive(Debug)]
 pub struct HeadScanner {
+    want_login: bool,
     scanned: usize,
     parse_at: usize,
     parses: u32,
 }
 
 impl HeadScanner {
+    pub fn new(want_login: bool) -> Self {
+        Self {
+            want_login,
+            scanned: 0,
+            parse_at: 0,
+            parses: 0,
+        }
+    }
+
     /// `buf` is everything read so far (it only grows); `None` means read more.
     pub fn after_read(&mut self, buf: &[u8]) -> Option<HeadRead> {
         // A head ends only at a blank line; the scan restarts 3 bytes back so a terminator split
@@ -75,8 +88,12 @@ impl HeadScanner {
         if blank || buf.len() >= self.parse_at {
             self.parse_at = buf.len() * 2;
             let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-            match httparse::Request::new(&mut headers).parse(buf) {
-                Ok(httparse::Status::Complete(head_len)) => return Some(HeadRead::Complete { head_len }),
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(buf) {
+                Ok(httparse::Status::Complete(head_len)) => {
+                    let upgrade = upgrade_of(&req, self.want_login);
+                    return Some(HeadRead::Complete { head_len, upgrade });
+                }
                 Ok(httparse::Status::Partial) if blank => {
                     self.parses += 1;
                     if self.parses >= MAX_PARSES {
@@ -126,9 +143,14 @@ pub struct Upgrade {
 pub fn websocket_upgrade(head: &[u8], want_login: bool) -> Option<Upgrade> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut headers);
-    if !matches!(req.parse(head), Ok(httparse::Status::Complete(_))) {
-        return None;
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => upgrade_of(&req, want_login),
+        _ => None,
     }
+}
+
+/// [`websocket_upgrade`] of a head httparse parsed completely.
+fn upgrade_of(req: &httparse::Request<'_, '_>, want_login: bool) -> Option<Upgrade> {
     if req.method != Some("GET") || req.version != Some(1) {
         return None;
     }
@@ -248,7 +270,7 @@ mod tests {
 
     /// The scanner's verdict when `bytes` arrive in the given pieces (`None`: still reading).
     fn scan_in(bytes: &[u8], pieces: &[usize]) -> Option<HeadRead> {
-        let mut scanner = HeadScanner::default();
+        let mut scanner = HeadScanner::new(true);
         let mut end = 0usize;
         for &n in pieces.iter().chain(std::iter::once(&usize::MAX)) {
             end = end.saturating_add(n).min(bytes.len());
@@ -267,7 +289,9 @@ mod tests {
         let mut head = request(&good("GET /ws HTTP/1.1"));
         let head_len = head.len();
         head.extend_from_slice(b"\x81\x85frame");
-        let complete = Some(HeadRead::Complete { head_len });
+        let upgrade = websocket_upgrade(&head[..head_len], true);
+        assert!(upgrade.is_some());
+        let complete = Some(HeadRead::Complete { head_len, upgrade });
         assert_eq!(scan_in(&head, &[]), complete);
         assert_eq!(scan_in(&head, &[1; 400]), complete, "byte by byte");
         for split in 1..head_len {

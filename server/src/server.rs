@@ -143,22 +143,20 @@ async fn serve_connection(shared: Arc<Shared>, router: axum::Router, mut stream:
     let mut buf = Vec::new();
     let read = tokio::select! {
         _ = shared.cancel.cancelled() => return,
-        r = timeout_at(deadline, request_head::read(&mut stream, &mut buf)) => r,
+        r = timeout_at(deadline, request_head::read(&mut stream, &mut buf, shared.config.header_login)) => r,
     };
     match read {
         Err(_) => tracing::debug!("no request within the handshake timeout; closing"),
         Ok(Err(_)) | Ok(Ok(HeadRead::Closed)) => {}
-        Ok(Ok(HeadRead::Complete { head_len })) => {
-            match request_head::websocket_upgrade(&buf[..head_len], shared.config.header_login) {
-                Some(upgrade) => {
-                    let leftover = buf.split_off(head_len);
-                    drop(buf);
-                    ws::accept(shared, stream, leftover, upgrade, info).await;
-                }
-                None => Box::pin(serve_http(shared, router, PrefixedStream::replaying(stream, buf), info)).await,
-            }
+        Ok(Ok(HeadRead::Complete {
+            head_len,
+            upgrade: Some(upgrade),
+        })) => {
+            let leftover = buf.split_off(head_len);
+            drop(buf);
+            ws::accept(shared, stream, leftover, upgrade, info).await;
         }
-        Ok(Ok(HeadRead::ForHyper)) => {
+        Ok(Ok(HeadRead::Complete { upgrade: None, .. } | HeadRead::ForHyper)) => {
             Box::pin(serve_http(shared, router, PrefixedStream::replaying(stream, buf), info)).await
         }
     }

@@ -360,14 +360,20 @@ pub fn verify_with_skew(
         time,
         expire,
     };
+    check_window(&claims, now_unix, max_future_secs)?;
+    Ok(claims)
+}
+
+/// The last two checks of [`verify_with_skew`]: not-before (70003), then expiry (70001).
+fn check_window(claims: &Claims, now_unix: i64, max_future_secs: u64) -> Result<(), UserSigError> {
     let latest_start = now_unix.saturating_add(i64::try_from(max_future_secs).unwrap_or(i64::MAX));
-    if time > latest_start {
+    if claims.time > latest_start {
         return Err(UserSigError::NotYetValid);
     }
     if now_unix >= claims.expires_at() {
         return Err(UserSigError::Expired);
     }
-    Ok(claims)
+    Ok(())
 }
 
 /// The checks of [`verify_with_skew`] that depend on the caller and the clock, in its order, for
@@ -389,14 +395,7 @@ pub fn check_claims(
     if claims.sdk_app_id != sdk_app_id {
         return Err(UserSigError::AppMismatch);
     }
-    let latest_start = now_unix.saturating_add(i64::try_from(max_future_secs).unwrap_or(i64::MAX));
-    if claims.time > latest_start {
-        return Err(UserSigError::NotYetValid);
-    }
-    if now_unix >= claims.expires_at() {
-        return Err(UserSigError::Expired);
-    }
-    Ok(())
+    check_window(claims, now_unix, max_future_secs)
 }
 
 #[cfg(test)]

@@ -52,10 +52,11 @@ type Socket = WebSocketStream<PrefixedStream>;
 
 /// A WebSocket upgrade `request_head` accepted: answers the 101 and starts the session as a task
 /// of its own (the connection's task, which read the head, then ends: the session's task then
-/// holds only `run`'s future, the per-session memory measured in `session_size.rs`). A login in the request's `x-natter-login` header
-/// (`natter_protocol::header_login`), taken when `header_login` is on, is checked as the first
-/// frame; the 101 then says so and leaves in one write with the login's reply. Without one the
-/// 101 goes at once: the client waits for it before it sends its login frame.
+/// holds only `run`'s future, the per-session memory measured in `session_size.rs`). A login in
+/// the request's `x-natter-login` header (`natter_protocol::header_login`), taken when
+/// `header_login` is on, is checked as the first frame; the 101 then says so and leaves in one
+/// write with the login's reply. Without one the 101 goes at once: the client waits for it
+/// before it sends its login frame.
 pub(crate) async fn accept(
     shared: Arc<Shared>,
     mut stream: TcpStream,
