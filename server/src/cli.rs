@@ -78,6 +78,10 @@ pub struct Options {
     /// Milliseconds without a heartbeat after which a node counts as dead [default: 3000]
     #[arg(long, global = true, value_name = "MS")]
     pub node_ttl_ms: Option<u64>,
+    /// Event-loop threads beside the main one, each with its own SO_REUSEPORT listener and
+    /// file-descriptor table (Linux): holds more connections than RLIMIT_NOFILE [default: 0]
+    #[arg(long, global = true, value_name = "N")]
+    pub accept_shards: Option<u32>,
 }
 
 /// The TOML file: keys mirror the flags in snake_case, plus the limits (durations in seconds).
@@ -111,6 +115,7 @@ pub struct FileConfig {
     pub redis_prefix: Option<String>,
     pub node_id: Option<String>,
     pub node_ttl_secs: Option<f64>,
+    pub accept_shards: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -218,6 +223,9 @@ impl FileConfig {
         if let Some(v) = self.node_ttl_secs {
             c.node_ttl = secs("node_ttl_secs", v)?;
         }
+        if let Some(v) = self.accept_shards {
+            c.accept_shards = v;
+        }
         Ok(())
     }
 }
@@ -261,6 +269,9 @@ impl Options {
         if let Some(v) = self.metrics_listen {
             c.metrics_listen = Some(v);
         }
+        if let Some(v) = self.accept_shards {
+            c.accept_shards = v;
+        }
         Ok(())
     }
 }
@@ -268,6 +279,7 @@ impl Options {
 /// Defaults, then the config file (if any), then the flags.
 pub fn resolve(options: &Options) -> Result<ServerConfig, CliError> {
     let mut config = ServerConfig::default();
+    let mut cap_configured = false;
     if let Some(path) = &options.config {
         let text = std::fs::read_to_string(path).map_err(|source| CliError::Read {
             path: path.clone(),
@@ -278,8 +290,29 @@ pub fn resolve(options: &Options) -> Result<ServerConfig, CliError> {
             message,
         })?;
         file.apply(&mut config)?;
+        cap_configured = file.max_connections.is_some();
     }
     options.apply(&mut config)?;
+    if config.accept_shards > crate::MAX_ACCEPT_SHARDS {
+        return Err(CliError::Invalid(format!(
+            "accept shards must be at most {}",
+            crate::MAX_ACCEPT_SHARDS
+        )));
+    }
+    if config.accept_shards > 0 && !cfg!(target_os = "linux") {
+        return Err(CliError::Invalid(
+            "accept shards need Linux (a file-descriptor table per thread)".into(),
+        ));
+    }
+    if config.accept_shards > 0 && config.redis_url.is_some() {
+        return Err(CliError::Invalid(
+            "accept shards do not work with a Redis session directory (yet)".into(),
+        ));
+    }
+    if !cap_configured {
+        // The default cap is per file-descriptor table; every shard brings one.
+        config.max_connections = config.max_connections.saturating_mul(1 + config.accept_shards);
+    }
     if let Some(id) = &config.node_id {
         natter_protocol::identifier::validate(id).map_err(|e| CliError::Invalid(format!("node id {e}")))?;
     }
@@ -423,6 +456,42 @@ mod tests {
             &["--node-id", "bad id"][..],
             &["--redis-prefix", "a b"],
             &["--node-ttl-ms", "10"],
+        ] {
+            assert!(
+                matches!(resolve(&parse(bad).options), Err(CliError::Invalid(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn accept_shards_scale_the_default_cap_and_refuse_what_they_cannot_do() {
+        let one = resolve(&parse(&[]).options).unwrap();
+        assert_eq!(one.accept_shards, 0);
+        let c = resolve(&parse(&["--accept-shards", "3"]).options).unwrap();
+        assert_eq!(c.accept_shards, 3);
+        // One table's worth per table: the main runtime's and each shard's.
+        assert_eq!(c.max_connections, one.max_connections.saturating_mul(4));
+        let mut from_file = ServerConfig::default();
+        FileConfig::parse("accept_shards = 2\n")
+            .unwrap()
+            .apply(&mut from_file)
+            .unwrap();
+        assert_eq!(from_file.accept_shards, 2);
+        let dir = std::env::temp_dir().join(format!("natter-cli-shards-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("natter.toml");
+        std::fs::write(&path, "accept_shards = 5\nmax_connections = 1000\n").unwrap();
+        let c = resolve(&parse(&["--config", path.to_str().unwrap()]).options).unwrap();
+        assert_eq!(
+            (c.accept_shards, c.max_connections),
+            (5, 1000),
+            "a configured cap is kept as given"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        for bad in [
+            &["--accept-shards", "65"][..],
+            &["--accept-shards", "1", "--redis", "redis://127.0.0.1:6379"],
         ] {
             assert!(
                 matches!(resolve(&parse(bad).options), Err(CliError::Invalid(_))),

@@ -92,7 +92,8 @@ pub struct ServerConfig {
     /// backend minting UserSigs and this server); later: 70003 "not valid yet".
     pub usersig_max_future_secs: u64,
     /// All TCP connections at once (WebSocket and REST); over it: HTTP 503 + 60022. 0 = no cap.
-    /// Default: the RLIMIT_NOFILE soft limit minus [`FD_RESERVE`].
+    /// Default: the RLIMIT_NOFILE soft limit minus [`FD_RESERVE`] (per file-descriptor table,
+    /// see `accept_shards`).
     pub max_connections: u32,
     /// Remembered kicked instances per user (oldest forgotten first).
     pub kick_memory_per_user: usize,
@@ -114,7 +115,16 @@ pub struct ServerConfig {
     pub request_body_timeout: Duration,
     /// Serve `GET /metrics` (Prometheus text) on a separate admin listener here; `None`: off.
     pub metrics_listen: Option<SocketAddr>,
+    /// Event-loop threads beside the main runtime, each accepting on its own `SO_REUSEPORT`
+    /// listener of the same address and holding its connections in its own file-descriptor table
+    /// (Linux only; see `accept_shard`). RLIMIT_NOFILE bounds each table, so a node whose hard
+    /// limit cannot be raised holds up to `(1 + accept_shards) x` that many connections.
+    /// 0 (default): one listener, one table. Not with `redis_url` (yet).
+    pub accept_shards: u32,
 }
+
+/// Most [`ServerConfig::accept_shards`] a server starts.
+pub const MAX_ACCEPT_SHARDS: u32 = 64;
 
 /// File descriptors kept free below RLIMIT_NOFILE for the listener, logs and refusals.
 pub const FD_RESERVE: u32 = 64;
@@ -168,6 +178,7 @@ impl Default for ServerConfig {
             node_ttl: Duration::from_secs(3),
             request_body_timeout: Duration::from_secs(30),
             metrics_listen: None,
+            accept_shards: 0,
         }
     }
 }
@@ -217,6 +228,7 @@ impl fmt::Debug for ServerConfig {
             .field("node_ttl", &self.node_ttl)
             .field("request_body_timeout", &self.request_body_timeout)
             .field("metrics_listen", &self.metrics_listen)
+            .field("accept_shards", &self.accept_shards)
             .finish()
     }
 }

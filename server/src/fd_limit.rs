@@ -96,13 +96,14 @@ pub fn raise_to_hard() -> std::io::Result<NofileLimit> {
     })
 }
 
-/// Why the limit in force is too low for `max_connections` (0 = no cap), if it is.
+/// Why the limit in force is too low for `max_connections` (0 = no cap) spread over `tables`
+/// file-descriptor tables (1 + `accept_shards`; each has the whole limit), if it is.
 ///
 /// A connection's descriptor outlives its slot: after a close frame the socket lingers up to 2 s
 /// so the client reads it, and a reconnecting client opens its new socket meanwhile. Under churn a
 /// node therefore needs up to two descriptors per allowed connection; below that `accept` can fail
 /// with `Too many open files` before the 503 cap answers.
-pub fn shortfall(limit: &NofileLimit, max_connections: u32) -> Option<String> {
+pub fn shortfall(limit: &NofileLimit, max_connections: u32, tables: u32) -> Option<String> {
     if limit.soft == UNLIMITED {
         return None;
     }
@@ -113,12 +114,18 @@ pub fn shortfall(limit: &NofileLimit, max_connections: u32) -> Option<String> {
             limit.soft
         ));
     }
-    let needed = 2 * u64::from(max_connections);
+    let tables = u64::from(tables.max(1));
+    let needed = 2 * u64::from(max_connections).div_ceil(tables);
     (limit.soft < needed).then(|| {
+        let per = if tables > 1 {
+            format!(" per table ({tables} tables)")
+        } else {
+            String::new()
+        };
         format!(
-            "file-descriptor limit {} is below 2 x max_connections ({needed}): closing sockets linger and \
-             reconnecting clients may hit `Too many open files`; raise the hard limit (LimitNOFILE=, ulimit -Hn) \
-             or lower max_connections",
+            "file-descriptor limit {} is below 2 x max_connections{per} ({needed}): closing sockets linger and \
+             reconnecting clients may hit `Too many open files`; raise the hard limit (LimitNOFILE=, ulimit -Hn), \
+             add accept_shards (Linux) or lower max_connections",
             limit.soft
         )
     })
@@ -138,12 +145,20 @@ mod tests {
 
     #[test]
     fn shortfall_wants_two_descriptors_per_connection() {
-        assert_eq!(shortfall(&limit(200_000), 100_000), None);
-        assert!(shortfall(&limit(199_999), 100_000)
+        assert_eq!(shortfall(&limit(200_000), 100_000, 1), None);
+        assert!(shortfall(&limit(199_999), 100_000, 1)
             .unwrap()
             .contains("below 2 x max_connections (200000)"));
-        assert!(shortfall(&limit(1024), 0).unwrap().contains("no cap"));
-        assert_eq!(shortfall(&limit(UNLIMITED), 0), None);
+        assert!(shortfall(&limit(1024), 0, 1).unwrap().contains("no cap"));
+        assert_eq!(shortfall(&limit(UNLIMITED), 0, 1), None);
+    }
+
+    #[test]
+    fn shortfall_counts_each_table_on_its_own() {
+        assert_eq!(shortfall(&limit(20_000), 50_000, 5), None);
+        assert!(shortfall(&limit(20_000), 50_000, 2)
+            .unwrap()
+            .contains("below 2 x max_connections per table (2 tables) (50000)"));
     }
 
     #[test]

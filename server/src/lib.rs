@@ -4,12 +4,14 @@
 //! Every server started with [`start`] is independent: no global state, so tests can run many in
 //! one process.
 
+mod accept_shard;
 pub mod admin;
 pub mod cli;
 mod cluster;
 mod config;
 pub mod directory;
 pub mod fd_limit;
+pub mod fd_table;
 #[doc(hidden)]
 pub mod fuzzing;
 mod heartbeat_rtt;
@@ -40,6 +42,7 @@ mod ws;
 
 pub use config::{
     default_max_connections, ParsePolicyError, Policy, ServerConfig, DEV_SDK_APP_ID, DEV_SECRET_KEY, FD_RESERVE,
+    MAX_ACCEPT_SHARDS,
 };
 pub use server::{start, ServerHandle};
 #[doc(hidden)]

@@ -49,9 +49,10 @@ fn main() -> ExitCode {
         Ok(limit) => {
             tracing::info!(%limit, max_connections = config.max_connections, "file-descriptor limit (RLIMIT_NOFILE)");
             // The default cap is derived from the limit itself; only a configured one can outgrow it.
-            let configured = config.max_connections != natter_server::default_max_connections();
+            let tables = 1 + config.accept_shards;
+            let configured = config.max_connections != natter_server::default_max_connections().saturating_mul(tables);
             if let Some(why) = configured
-                .then(|| natter_server::fd_limit::shortfall(&limit, config.max_connections))
+                .then(|| natter_server::fd_limit::shortfall(&limit, config.max_connections, tables))
                 .flatten()
             {
                 tracing::warn!("{why}");

@@ -3,13 +3,14 @@
 //! here (`request_head`): a Natter WebSocket upgrade is answered on the stream directly, anything
 //! else goes to hyper (HTTP/1.1, with upgrades) and the axum router.
 
+use crate::accept_shard::{self, Shard};
 use crate::cluster::ClusterNode;
 use crate::limits::Refusal;
 use crate::metrics::ConnectionRefusal;
 use crate::prefixed_stream::PrefixedStream;
 use crate::request_head::{self, HeadRead};
 use crate::state::{ConnInfo, Engine, Shared};
-use crate::{metrics_listener, router, usersig, ws, ServerConfig};
+use crate::{metrics_listener, router, usersig, ws, ServerConfig, MAX_ACCEPT_SHARDS};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -34,11 +35,15 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    shards: Vec<Shard>,
 }
 
 /// Binds `config.listen` and starts serving in the background.
 pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
-    let listener = bind(config.listen)?;
+    check_accept_shards(&config)?;
+    // Before anything is bound: each shard's table is a copy of this one.
+    let detached = accept_shard::detach(config.accept_shards)?;
+    let listener = bind(config.listen, config.accept_shards > 0)?;
     let local_addr = listener.local_addr()?;
     let engine = match config.redis_url.clone() {
         None => Engine::memory(&config),
@@ -64,26 +69,68 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     };
     tracing::info!(%local_addr, node = %shared.node, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
+    let shards = match detached.listen(&shared, local_addr).await {
+        Ok(shards) => shards,
+        Err(e) => {
+            shared.cancel.cancel();
+            shared.tracker.close();
+            return Err(e);
+        }
+    };
+    if !shards.is_empty() {
+        tracing::info!(
+            shards = shards.len(),
+            "accept shards listening (one file-descriptor table each)"
+        );
+    }
     Ok(ServerHandle {
         shared,
         local_addr,
         metrics_addr,
+        shards,
     })
 }
 
-// SO_REUSEADDR so a restarted server can take the port back while old sockets sit in TIME_WAIT.
-fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+/// What `accept_shards` needs, checked before anything binds.
+fn check_accept_shards(config: &ServerConfig) -> std::io::Result<()> {
+    let invalid = |why: &str| Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_owned()));
+    if config.accept_shards == 0 {
+        return Ok(());
+    }
+    if config.accept_shards > MAX_ACCEPT_SHARDS {
+        return invalid(&format!("accept_shards is at most {MAX_ACCEPT_SHARDS}"));
+    }
+    if !cfg!(target_os = "linux") {
+        return invalid("accept_shards needs Linux (a file-descriptor table per thread)");
+    }
+    if config.redis_url.is_some() {
+        // The Redis connections may reconnect from whichever runtime calls them; until they are
+        // pinned to the main runtime a shard could open one in its own table.
+        return invalid("accept_shards does not work with a Redis session directory (yet)");
+    }
+    Ok(())
+}
+
+// SO_REUSEADDR so a restarted server can take the port back while old sockets sit in TIME_WAIT;
+// SO_REUSEPORT (accept shards only) so every shard listens on the same port.
+pub(crate) fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()?
     } else {
         TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    if reuse_port {
+        socket.set_reuseport(true)?;
+    }
+    #[cfg(not(unix))]
+    let _ = reuse_port;
     socket.bind(addr)?;
     socket.listen(1024)
 }
 
-async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
+pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     let router = router::router(Arc::clone(&shared));
     loop {
         let accepted = tokio::select! {
@@ -284,11 +331,14 @@ impl ServerHandle {
     }
 
     /// Closes every client with 1001, stops accepting and waits for every task to end.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         tracing::info!(addr = %self.local_addr, "shutting down");
         self.shared.cancel.cancel();
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
+        for shard in std::mem::take(&mut self.shards) {
+            shard.stopped().await;
+        }
         if let Some(cluster) = &self.shared.cluster {
             cluster.leave().await;
         }

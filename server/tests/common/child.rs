@@ -19,17 +19,42 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts the binary on a free port with `toml` as its config file and `RUST_LOG=rust_log`.
     pub fn start(name: &str, toml: &str, rust_log: &str) -> ChildServer {
+        Self::start_with_fd_limit(name, toml, rust_log, None)
+    }
+
+    /// [`Self::start`] with the child's RLIMIT_NOFILE soft and hard limits both set to
+    /// `fd_limit` (so it cannot raise them), as on a host whose hard limit is that low.
+    pub fn start_with_fd_limit(name: &str, toml: &str, rust_log: &str, fd_limit: Option<u64>) -> ChildServer {
         let config_path = std::env::temp_dir().join(format!("natter-{name}-{}.toml", std::process::id()));
         std::fs::write(&config_path, format!("listen = \"127.0.0.1:0\"\n{toml}")).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_natter-server"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_natter-server"));
+        command
             .arg("--config")
             .arg(&config_path)
             .env("RUST_LOG", rust_log)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("natter-server starts");
+            .stderr(Stdio::piped());
+        #[cfg(unix)]
+        if let Some(limit) = fd_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: the closure only calls setrlimit, which is async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: limit as libc::rlim_t,
+                        rlim_max: limit as libc::rlim_t,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = fd_limit;
+        let mut child = command.spawn().expect("natter-server starts");
         let stderr = Arc::new(Mutex::new(Vec::new()));
         let reader = {
             let mut pipe = child.stderr.take().unwrap();
