@@ -9,9 +9,10 @@ use crate::procfs;
 use crate::report::Row;
 use crate::wire::{self, Ws};
 use futures_util::{SinkExt, StreamExt};
+use natter_server::fd_table::{self, Ended};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -20,19 +21,35 @@ const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Connection set-ups in flight at once (the set-up is not what is measured).
 const WAVE: usize = 500;
 
+/// How full the benchmark lets one file-descriptor table get: the kernel spreads connections
+/// over a port's listeners by hash, so shards fill unevenly (±1 % at 100k over 7 tables).
+const TABLE_FILL: f64 = 0.8;
+
+/// How many file-descriptor tables of `fd_limit` descriptors hold `n` connections (at least
+/// `min`): the server's main runtime plus its accept shards, and as many load-generator threads.
+pub fn tables_for(n: usize, fd_limit: u64, headroom: u64, min: usize) -> usize {
+    let per_table = (fd_limit.saturating_sub(headroom) as f64 * TABLE_FILL).max(1.0);
+    ((n as f64 / per_table).ceil() as usize).max(min).max(1)
+}
+
+/// Connections held open by load-generator threads, each with a file-descriptor table and a
+/// current-thread runtime of its own (so this process can hold more than RLIMIT_NOFILE).
 pub struct Held {
     pub ready: usize,
     pub failed: usize,
     pub took: Duration,
-    tasks: JoinSet<()>,
+    release: Vec<oneshot::Sender<()>>,
+    ended: Vec<Ended>,
 }
 
 impl Held {
-    /// Closes every connection and waits until their sockets are gone, so the next
-    /// measurement starts with the file descriptors free.
-    async fn release(mut self) {
-        self.tasks.abort_all();
-        while self.tasks.join_next().await.is_some() {}
+    /// Closes every connection and waits until their sockets are gone (the threads and their
+    /// tables with them), so the next measurement starts with the file descriptors free.
+    async fn release(self) {
+        drop(self.release);
+        for ended in self.ended {
+            ended.wait().await;
+        }
     }
 }
 
@@ -53,31 +70,48 @@ async fn keep_alive(mut ws: Ws, phase: Duration) {
     }
 }
 
-/// Opens `n` connections (Natter logins when `login`, else bare upgrades) and keeps each alive
-/// with a heartbeat, phases spread evenly over the interval.
-pub async fn hold(server: &ServerChild, n: usize, login: bool, user_prefix: &str) -> Held {
-    let gate = Arc::new(Semaphore::new(WAVE));
+/// Opens `n` connections (Natter logins when `login`, else bare upgrades) from `tables`
+/// load-generator threads and keeps each alive with a heartbeat, phases spread evenly over the
+/// interval.
+pub async fn hold(server: &ServerChild, n: usize, login: bool, user_prefix: &str, tables: usize) -> Held {
+    let runtimes = fd_table::detached_runtimes(tables, "load").expect("load-generator threads");
     let (results_tx, mut results) = mpsc::unbounded_channel::<bool>();
-    let mut tasks = JoinSet::new();
+    let (mut release, mut ended) = (vec![], vec![]);
     let addr = server.addr;
     let start = Instant::now();
-    for i in 0..n {
-        let (gate, results_tx) = (gate.clone(), results_tx.clone());
-        let user = format!("{user_prefix}{i}");
-        tasks.spawn(async move {
-            let permit = gate.acquire_owned().await.expect("the gate stays open");
-            let opened = if login {
-                let frame = wire::login_frame(&user, &wire::user_sig(&user), &format!("cap-{i}"));
-                wire::natter_login(wire::source(i), addr, &frame).await
-            } else {
-                wire::open(wire::source(i), addr).await
-            };
-            drop(permit);
-            let _ = results_tx.send(opened.is_ok());
-            if let Ok(ws) = opened {
-                keep_alive(ws, HEARTBEAT * (i % 1000) as u32 / 1000).await;
-            }
-        });
+    for (t, runtime) in runtimes.into_iter().enumerate() {
+        let (release_tx, released) = oneshot::channel::<()>();
+        let (results_tx, user_prefix) = (results_tx.clone(), user_prefix.to_owned());
+        ended.push(runtime.run(move |rt| {
+            rt.block_on(async move {
+                let gate = Arc::new(Semaphore::new(WAVE.div_ceil(tables)));
+                let mut tasks = JoinSet::new();
+                for i in (t..n).step_by(tables) {
+                    let (gate, results_tx) = (gate.clone(), results_tx.clone());
+                    let user = format!("{user_prefix}{i}");
+                    tasks.spawn(async move {
+                        let permit = gate.acquire_owned().await.expect("the gate stays open");
+                        let opened = if login {
+                            let frame = wire::login_frame(&user, &wire::user_sig(&user), &format!("cap-{i}"));
+                            wire::natter_login(wire::source(i), addr, &frame).await
+                        } else {
+                            wire::open(wire::source(i), addr).await
+                        };
+                        drop(permit);
+                        let _ = results_tx.send(opened.is_ok());
+                        if let Ok(ws) = opened {
+                            keep_alive(ws, HEARTBEAT * (i % 1000) as u32 / 1000).await;
+                        }
+                    });
+                }
+                drop(results_tx);
+                // Held until the parent lets go (the sender dropped).
+                let _ = released.await;
+                tasks.abort_all();
+                while tasks.join_next().await.is_some() {}
+            })
+        }));
+        release.push(release_tx);
     }
     drop(results_tx);
     let (mut ready, mut failed) = (0, 0);
@@ -92,7 +126,8 @@ pub async fn hold(server: &ServerChild, n: usize, login: bool, user_prefix: &str
         ready,
         failed,
         took: start.elapsed(),
-        tasks,
+        release,
+        ended,
     }
 }
 
@@ -104,9 +139,9 @@ struct Measured {
 }
 
 /// Holds `n` connections on `server`, measures its memory, then lets them go.
-async fn measure(server: &ServerChild, n: usize, login: bool) -> Measured {
+async fn measure(server: &ServerChild, n: usize, login: bool, tables: usize) -> Measured {
     let before = procfs::memory(server.pid()).rss_bytes;
-    let held = hold(server, n, login, "cap-").await;
+    let held = hold(server, n, login, "cap-", tables).await;
     let after = procfs::memory(server.pid()).rss_bytes;
     let (ready, failed, took) = (held.ready, held.failed, held.took);
     held.release().await;
@@ -127,9 +162,9 @@ struct Idle {
 /// Both servers hold `n` connections at once and their CPU is read over the same window, so
 /// whatever else the machine does in that window falls on both alike (one window per server,
 /// one after the other, put the machine's noise on one side: 0.7× to 1.5× between runs).
-async fn idle_cpu(natter: &ServerChild, echo: &ServerChild, n: usize, window: Duration) -> Idle {
-    let natter_held = hold(natter, n, true, "idle-").await;
-    let echo_held = hold(echo, n, false, "idle-").await;
+async fn idle_cpu(natter: &ServerChild, echo: &ServerChild, n: usize, window: Duration, tables: usize) -> Idle {
+    let natter_held = hold(natter, n, true, "idle-", tables).await;
+    let echo_held = hold(echo, n, false, "idle-", tables).await;
     let (natter0, echo0) = (procfs::cpu_time(natter.pid()), procfs::cpu_time(echo.pid()));
     let t0 = Instant::now();
     // The thing measured: CPU spent while nothing but heartbeats happens.
@@ -151,21 +186,37 @@ async fn idle_cpu(natter: &ServerChild, echo: &ServerChild, n: usize, window: Du
     idle
 }
 
-pub async fn run(n: usize, asked: usize, fd_limit: u64, idle_window: Duration) -> Vec<Row> {
-    let echo = ServerChild::echo();
-    let floor = measure(&echo, n, false).await;
-    let natter = ServerChild::natter();
-    let m = measure(&natter, n, true).await;
+/// `fd_limit`: the RLIMIT_NOFILE soft limit in force (children inherit it); `headroom`: what a
+/// table keeps free for everything but sessions; `min_tables`: at least this many tables per
+/// server (the quick run sets 2, so the sharded path is run even where one table would do).
+pub async fn run(n: usize, fd_limit: u64, headroom: u64, min_tables: usize, idle_window: Duration) -> Vec<Row> {
+    let server_tables = tables_for(n, fd_limit, headroom, min_tables);
+    let shards = (server_tables - 1) as u32;
+    // Both cores for the set-up, at least.
+    let generator_tables = tables_for(n, fd_limit, headroom, 2);
+    let local = "127.0.0.1:0".parse().unwrap();
+    let echo = ServerChild::start_sharded("echo-server", local, shards);
+    let floor = measure(&echo, n, false, generator_tables).await;
+    let natter = ServerChild::start_sharded("natter-server", local, shards);
+    let m = measure(&natter, n, true, generator_tables).await;
     // Half each: this process holds both halves' client sockets at once.
-    let idle = idle_cpu(&natter, &echo, n / 2, idle_window).await;
+    let idle = idle_cpu(
+        &natter,
+        &echo,
+        n / 2,
+        idle_window,
+        tables_for(n / 2, fd_limit, headroom, 2),
+    )
+    .await;
     let rows = vec![
         Row::new("3", "capacity: ready sessions held by one server", m.ready as f64, "")
             .against("echo connections held", floor.ready as f64)
             .note(format!(
                 "{}failed natter {} / echo {}; set-up took {:.1} s / {:.1} s; {} sources",
-                if n < asked {
+                if server_tables > 1 {
                     format!(
-                        "asked {asked}, capped at {n} by RLIMIT_NOFILE {fd_limit} (hard limit, not raisable here); "
+                        "RLIMIT_NOFILE {fd_limit} per descriptor table: each server ran {server_tables} tables \
+                         (main runtime + {shards} accept shards), the load generator {generator_tables}; "
                     )
                 } else {
                     String::new()

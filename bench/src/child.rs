@@ -90,7 +90,17 @@ pub struct ServerChild {
 
 impl ServerChild {
     pub fn start(kind: &str, listen: SocketAddr) -> Self {
-        let mut process = ChildProcess::spawn(&[kind.to_owned(), listen.to_string()]);
+        Self::start_sharded(kind, listen, 0)
+    }
+
+    /// A server with `shards` accept shards beside its main runtime (a file-descriptor table
+    /// each, see natter_server::fd_table), for more connections than RLIMIT_NOFILE allows one.
+    pub fn start_sharded(kind: &str, listen: SocketAddr, shards: u32) -> Self {
+        let mut args = vec![kind.to_owned(), listen.to_string()];
+        if shards > 0 {
+            args.extend(["--shards".to_owned(), shards.to_string()]);
+        }
+        let mut process = ChildProcess::spawn(&args);
         let addr = process.line("LISTENING").parse().expect("a socket address");
         ServerChild { process, addr }
     }

@@ -36,6 +36,8 @@ struct Plan {
     throughput_window: Duration,
     throughput_rounds: u32,
     sessions: usize,
+    /// Descriptor tables per server in section 3, at least (see capacity::run).
+    min_tables: usize,
     idle_window: Duration,
     idle_clients: Vec<usize>,
     getter_calls: u32,
@@ -55,6 +57,7 @@ impl Plan {
             throughput_window: Duration::from_secs(12),
             throughput_rounds: 4,
             sessions: 100_000,
+            min_tables: 1,
             idle_window: Duration::from_secs(20),
             idle_clients: vec![1000, 10_000],
             getter_calls: 1_000_000,
@@ -73,6 +76,7 @@ impl Plan {
             throughput_window: Duration::from_millis(500),
             throughput_rounds: 1,
             sessions: 1000,
+            min_tables: 2,
             idle_window: Duration::from_secs(1),
             idle_clients: vec![100, 1000],
             getter_calls: 100_000,
@@ -156,8 +160,13 @@ fn child_main(args: impl Iterator<Item = String>) {
     match mode.as_str() {
         "natter-server" | "echo-server" => {
             let listen: std::net::SocketAddr = arg(1).parse().expect("an address");
-            // Optional: `redis://…` and a node name, for a cluster node (section 8).
-            let redis = args.get(2).map(|url| (url.clone(), arg(3)));
+            // Optional: `--shards N` (section 3), or `redis://…` and a node name for a cluster
+            // node (section 8).
+            let (shards, redis) = match args.get(2).map(String::as_str) {
+                Some("--shards") => (arg(3).parse::<u32>().expect("a shard count"), None),
+                Some(url) => (0, Some((url.to_owned(), arg(3)))),
+                None => (0, None),
+            };
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -166,6 +175,7 @@ fn child_main(args: impl Iterator<Item = String>) {
                 if mode == "natter-server" {
                     // Leaked on purpose: it serves until this process exits.
                     let mut config = child::natter_server_config(listen);
+                    config.accept_shards = shards;
                     if let Some((url, node)) = redis {
                         config.redis_url = Some(url);
                         config.node_id = Some(node);
@@ -175,10 +185,7 @@ fn child_main(args: impl Iterator<Item = String>) {
                     std::mem::forget(server);
                     addr
                 } else {
-                    let listener = tokio::net::TcpListener::bind(listen).await.expect("listen");
-                    let addr = listener.local_addr().unwrap();
-                    tokio::spawn(wire::run_echo_server(listener));
-                    addr
+                    wire::start_echo_server(listen, shards).expect("listen")
                 }
             });
             println!("LISTENING {addr}");
@@ -221,9 +228,8 @@ fn main() {
     let fd_limit = procfs::raise_fd_limit((plan.sessions.max(plan.storm) as u64) * 4 + 20_000);
     // Each session is a file descriptor in this process and in the server child. Where the hard
     // limit cannot be raised (no CAP_SYS_RESOURCE, e.g. in a container) the capacity section
-    // holds what fits, and its row says so.
-    let asked_sessions = plan.sessions;
-    plan.sessions = plan.sessions.min(fd_limit.saturating_sub(FD_HEADROOM) as usize);
+    // spreads them over several descriptor tables (accept shards; load-generator threads), and
+    // its row says so; the storm holds what fits in one.
     plan.storm = plan.storm.min(fd_limit.saturating_sub(FD_HEADROOM) as usize);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -266,7 +272,7 @@ fn main() {
         }
         drop((natter, echo));
         if wants("3") {
-            rows.extend(capacity::run(plan.sessions, asked_sessions, fd_limit, plan.idle_window).await);
+            rows.extend(capacity::run(plan.sessions, fd_limit, FD_HEADROOM, plan.min_tables, plan.idle_window).await);
         }
         if wants("7") {
             rows.extend(storm::run(plan.storm).await);

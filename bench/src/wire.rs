@@ -54,6 +54,49 @@ pub async fn run_echo_server(listener: TcpListener) {
     }
 }
 
+/// Starts the echo server on `listen` in the current runtime and, with `shards` > 0, on as many
+/// more current-thread runtimes with a file-descriptor table each (`SO_REUSEPORT` listeners of
+/// the same port), as Natter's server does with `accept_shards`: the floor holds as many
+/// connections on the same terms. Returns the address.
+pub fn start_echo_server(listen: SocketAddr, shards: u32) -> std::io::Result<SocketAddr> {
+    // Detached before anything is bound: a listener copied into a shard's table stays open there.
+    let detached = match shards {
+        0 => vec![],
+        n => natter_server::fd_table::detached_runtimes(n as usize, "echo-shard")?,
+    };
+    let listener = listen_on(listen, shards > 0)?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(run_echo_server(listener));
+    for runtime in detached {
+        let (bound_tx, bound) = std::sync::mpsc::channel();
+        // Not waited for: shards serve until this process exits.
+        let _ended = runtime.run(move |rt| {
+            let listener = {
+                let _entered = rt.enter();
+                listen_on(addr, true)
+            };
+            let listener = match listener {
+                Ok(l) => l,
+                Err(e) => return drop(bound_tx.send(Err(e))),
+            };
+            let _ = bound_tx.send(Ok(()));
+            rt.block_on(run_echo_server(listener));
+        });
+        bound
+            .recv()
+            .map_err(|_| std::io::Error::other("an echo shard ended early"))??;
+    }
+    Ok(addr)
+}
+
+fn listen_on(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpListener> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.set_reuseport(reuse_port)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
 /// Small client buffers for the load generator, which holds up to 100k connections.
 fn generator_config() -> WebSocketConfig {
     let mut c = WebSocketConfig::default();
