@@ -293,21 +293,8 @@ pub fn resolve(options: &Options) -> Result<ServerConfig, CliError> {
         cap_configured = file.max_connections.is_some();
     }
     options.apply(&mut config)?;
-    if config.accept_shards > crate::MAX_ACCEPT_SHARDS {
-        return Err(CliError::Invalid(format!(
-            "accept shards must be at most {}",
-            crate::MAX_ACCEPT_SHARDS
-        )));
-    }
-    if config.accept_shards > 0 && !cfg!(target_os = "linux") {
-        return Err(CliError::Invalid(
-            "accept shards need Linux (a file-descriptor table per thread)".into(),
-        ));
-    }
-    if config.accept_shards > 0 && config.redis_url.is_some() {
-        return Err(CliError::Invalid(
-            "accept shards do not work with a Redis session directory (yet)".into(),
-        ));
+    if let Some(why) = config.accept_shards_problem() {
+        return Err(CliError::Invalid(why));
     }
     if !cap_configured {
         // The default cap is per file-descriptor table; every shard brings one.

@@ -191,6 +191,24 @@ impl ServerConfig {
             .unwrap_or_else(|| format!("natter:{}", self.sdk_app_id))
     }
 
+    /// Why `accept_shards` cannot be served as configured, if it cannot (checked by the CLI and
+    /// again by `start`).
+    pub fn accept_shards_problem(&self) -> Option<String> {
+        if self.accept_shards == 0 {
+            None
+        } else if self.accept_shards > MAX_ACCEPT_SHARDS {
+            Some(format!("accept_shards is at most {MAX_ACCEPT_SHARDS}"))
+        } else if !cfg!(target_os = "linux") {
+            Some("accept_shards needs Linux (a file-descriptor table per thread)".into())
+        } else if self.redis_url.is_some() {
+            // The Redis client may reconnect from whichever runtime calls it; until its
+            // connections are pinned to the main runtime a shard could open one in its own table.
+            Some("accept_shards does not work with a Redis session directory (yet)".into())
+        } else {
+            None
+        }
+    }
+
     /// Whether the secret key is the public dev key.
     pub fn uses_dev_key(&self) -> bool {
         self.secret_key == DEV_SECRET_KEY

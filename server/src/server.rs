@@ -10,7 +10,7 @@ use crate::metrics::ConnectionRefusal;
 use crate::prefixed_stream::PrefixedStream;
 use crate::request_head::{self, HeadRead};
 use crate::state::{ConnInfo, Engine, Shared};
-use crate::{metrics_listener, router, usersig, ws, ServerConfig, MAX_ACCEPT_SHARDS};
+use crate::{metrics_listener, router, usersig, ws, ServerConfig};
 use hyper::body::Incoming;
 use hyper::Request;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -93,22 +93,10 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
 
 /// What `accept_shards` needs, checked before anything binds.
 fn check_accept_shards(config: &ServerConfig) -> std::io::Result<()> {
-    let invalid = |why: &str| Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why.to_owned()));
-    if config.accept_shards == 0 {
-        return Ok(());
+    match config.accept_shards_problem() {
+        None => Ok(()),
+        Some(why) => Err(std::io::Error::new(std::io::ErrorKind::InvalidInput, why)),
     }
-    if config.accept_shards > MAX_ACCEPT_SHARDS {
-        return invalid(&format!("accept_shards is at most {MAX_ACCEPT_SHARDS}"));
-    }
-    if !cfg!(target_os = "linux") {
-        return invalid("accept_shards needs Linux (a file-descriptor table per thread)");
-    }
-    if config.redis_url.is_some() {
-        // The Redis connections may reconnect from whichever runtime calls them; until they are
-        // pinned to the main runtime a shard could open one in its own table.
-        return invalid("accept_shards does not work with a Redis session directory (yet)");
-    }
-    Ok(())
 }
 
 // SO_REUSEADDR so a restarted server can take the port back while old sockets sit in TIME_WAIT;
