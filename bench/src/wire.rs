@@ -26,11 +26,12 @@ pub fn source(i: usize) -> Ipv4Addr {
     Ipv4Addr::new(127, 0, 0, 1 + (i % SOURCES as usize) as u8)
 }
 
-/// The same buffer sizes as Natter's server (server/src/ws.rs), so the echo floor holds
-/// connections on the same terms (tokio-tungstenite's defaults are 128 KiB each way).
+/// The same buffer sizes as Natter's server (server/src/ws.rs: 1,000-byte reads since 7fc5596,
+/// 8 KiB writes), so the echo floor holds connections on the same terms (tokio-tungstenite's
+/// defaults are 128 KiB each way).
 fn echo_server_config() -> WebSocketConfig {
     let mut c = WebSocketConfig::default();
-    c.read_buffer_size = 8 * 1024;
+    c.read_buffer_size = 1000;
     c.write_buffer_size = 8 * 1024;
     c
 }
