@@ -26,10 +26,14 @@ const WAVE: usize = 500;
 const TABLE_FILL: f64 = 0.8;
 
 /// How many file-descriptor tables of `fd_limit` descriptors hold `n` connections (at least
-/// `min`): the server's main runtime plus its accept shards, and as many load-generator threads.
+/// `min`, at most what a server starts): the server's main runtime plus its accept shards, and as
+/// many load-generator threads. `headroom` is kept free in each table, but never more than a
+/// quarter of it (a host whose limit is 1,024 still gets tables of ~600).
 pub fn tables_for(n: usize, fd_limit: u64, headroom: u64, min: usize) -> usize {
-    let per_table = (fd_limit.saturating_sub(headroom) as f64 * TABLE_FILL).max(1.0);
-    ((n as f64 / per_table).ceil() as usize).max(min).max(1)
+    let free = fd_limit.saturating_sub(headroom.min(fd_limit / 4));
+    let per_table = (free as f64 * TABLE_FILL).max(1.0);
+    let most = natter_server::MAX_ACCEPT_SHARDS as usize + 1;
+    ((n as f64 / per_table).ceil() as usize).clamp(min.max(1), most.max(min))
 }
 
 /// Connections held open by load-generator threads, each with a file-descriptor table and a
@@ -247,4 +251,24 @@ pub async fn run(n: usize, fd_limit: u64, headroom: u64, min_tables: usize, idle
     drop(natter);
     drop(echo);
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tables_for;
+
+    #[test]
+    fn tables_cover_the_sessions_within_what_a_server_starts() {
+        // This machine: 20,000 per table, 1,500 kept free, filled to 80 %: 14,800 each.
+        assert_eq!(tables_for(100_000, 20_000, 1_500, 1), 7);
+        assert_eq!(tables_for(14_800, 20_000, 1_500, 1), 1);
+        assert_eq!(tables_for(1_000, 20_000, 1_500, 2), 2, "at least the minimum");
+        // A host at the common 1,024: the headroom is capped at a quarter, not the whole table.
+        assert_eq!(tables_for(1_000, 1_024, 1_500, 1), 2);
+        // Never more than the main runtime + MAX_ACCEPT_SHARDS.
+        assert_eq!(
+            tables_for(10_000_000, 1_024, 1_500, 1),
+            natter_server::MAX_ACCEPT_SHARDS as usize + 1
+        );
+    }
 }

@@ -16,9 +16,11 @@
 //!   its descriptors are then in every table at the same number. [`detached_runtimes`] builds
 //!   all of its runtimes, then detaches all of them. The caller's own runtime exists already.
 //!
-//! The price: each table keeps its copies of what was open when it detached (the runtimes'
-//! epoll and eventfd among them: a few descriptors per runtime) until its thread ends, so open
-//! as little as possible before detaching (the server detaches before it binds anything).
+//! The price: each detached table keeps its copies of what was open when it detached (the
+//! runtimes' epoll and eventfd among them) until its thread ends, so open as little as possible
+//! before detaching (the server detaches before it binds anything); and the calling thread's
+//! table keeps every detached runtime's epoll and eventfd (a few descriptors per runtime) until
+//! the process ends, since they were opened there.
 
 use std::sync::mpsc;
 use tokio::runtime::Runtime;
