@@ -168,7 +168,8 @@ async fn requests_that_are_not_our_upgrade_are_answered_by_http_as_before() {
     assert_eq!(status, 400, "{text}");
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     // A head longer than we parse (hyper's own limit) is hyper's to judge: here a GET without
-    // upgrade headers.
+    // upgrade headers. hyper answers 400 or 431 depending on how the 500 KB arrive (400 on an
+    // idle machine, 431 once in a loaded CI run); either refuses the head at once.
     let huge = format!(
         "GET /ws HTTP/1.1\r\nHost: test\r\nX-Pad: {}\r\n\r\n",
         "a".repeat(500_000)
@@ -177,7 +178,7 @@ async fn requests_that_are_not_our_upgrade_are_answered_by_http_as_before() {
     let _ = stream.write_all(huge.as_bytes()).await;
     let got = read_until(&mut stream, |b| head_end(b).is_some()).await;
     assert!(
-        got.starts_with(b"HTTP/1.1 400 "),
+        got.starts_with(b"HTTP/1.1 400 ") || got.starts_with(b"HTTP/1.1 431 "),
         "{:?}",
         String::from_utf8_lossy(&got[..100])
     );
