@@ -57,6 +57,46 @@ impl Held {
     }
 }
 
+/// One load-generator thread's part of [`hold`]: connections `connections` of the whole.
+struct Share {
+    addr: std::net::SocketAddr,
+    connections: std::iter::StepBy<std::ops::Range<usize>>,
+    login: bool,
+    user_prefix: String,
+    in_flight: usize,
+}
+
+impl Share {
+    /// Opens this share's connections (reporting each outcome) and holds them until `released`
+    /// (its sender dropped).
+    async fn hold(self, results: mpsc::UnboundedSender<bool>, released: oneshot::Receiver<()>) {
+        let gate = Arc::new(Semaphore::new(self.in_flight));
+        let mut tasks = JoinSet::new();
+        for i in self.connections {
+            let (gate, results) = (gate.clone(), results.clone());
+            let (addr, login, user) = (self.addr, self.login, format!("{}{i}", self.user_prefix));
+            tasks.spawn(async move {
+                let permit = gate.acquire_owned().await.expect("the gate stays open");
+                let opened = if login {
+                    let frame = wire::login_frame(&user, &wire::user_sig(&user), &format!("cap-{i}"));
+                    wire::natter_login(wire::source(i), addr, &frame).await
+                } else {
+                    wire::open(wire::source(i), addr).await
+                };
+                drop(permit);
+                let _ = results.send(opened.is_ok());
+                if let Ok(ws) = opened {
+                    keep_alive(ws, HEARTBEAT * (i % 1000) as u32 / 1000).await;
+                }
+            });
+        }
+        drop(results);
+        let _ = released.await;
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+    }
+}
+
 async fn keep_alive(mut ws: Ws, phase: Duration) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + phase, HEARTBEAT);
     loop {
@@ -81,40 +121,18 @@ pub async fn hold(server: &ServerChild, n: usize, login: bool, user_prefix: &str
     let runtimes = fd_table::detached_runtimes(tables, "load").expect("load-generator threads");
     let (results_tx, mut results) = mpsc::unbounded_channel::<bool>();
     let (mut release, mut ended) = (vec![], vec![]);
-    let addr = server.addr;
     let start = Instant::now();
     for (t, runtime) in runtimes.into_iter().enumerate() {
         let (release_tx, released) = oneshot::channel::<()>();
-        let (results_tx, user_prefix) = (results_tx.clone(), user_prefix.to_owned());
-        ended.push(runtime.run(move |rt| {
-            rt.block_on(async move {
-                let gate = Arc::new(Semaphore::new(WAVE.div_ceil(tables)));
-                let mut tasks = JoinSet::new();
-                for i in (t..n).step_by(tables) {
-                    let (gate, results_tx) = (gate.clone(), results_tx.clone());
-                    let user = format!("{user_prefix}{i}");
-                    tasks.spawn(async move {
-                        let permit = gate.acquire_owned().await.expect("the gate stays open");
-                        let opened = if login {
-                            let frame = wire::login_frame(&user, &wire::user_sig(&user), &format!("cap-{i}"));
-                            wire::natter_login(wire::source(i), addr, &frame).await
-                        } else {
-                            wire::open(wire::source(i), addr).await
-                        };
-                        drop(permit);
-                        let _ = results_tx.send(opened.is_ok());
-                        if let Ok(ws) = opened {
-                            keep_alive(ws, HEARTBEAT * (i % 1000) as u32 / 1000).await;
-                        }
-                    });
-                }
-                drop(results_tx);
-                // Held until the parent lets go (the sender dropped).
-                let _ = released.await;
-                tasks.abort_all();
-                while tasks.join_next().await.is_some() {}
-            })
-        }));
+        let share = Share {
+            addr: server.addr,
+            connections: (t..n).step_by(tables),
+            login,
+            user_prefix: user_prefix.to_owned(),
+            in_flight: WAVE.div_ceil(tables),
+        };
+        let results_tx = results_tx.clone();
+        ended.push(runtime.run(move |rt| rt.block_on(share.hold(results_tx, released))));
         release.push(release_tx);
     }
     drop(results_tx);

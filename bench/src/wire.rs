@@ -61,31 +61,16 @@ pub async fn run_echo_server(listener: TcpListener) {
 /// connections on the same terms. Returns the address.
 pub fn start_echo_server(listen: SocketAddr, shards: u32) -> std::io::Result<SocketAddr> {
     // Detached before anything is bound: a listener copied into a shard's table stays open there.
-    let detached = match shards {
-        0 => vec![],
-        n => natter_server::fd_table::detached_runtimes(n as usize, "echo-shard")?,
-    };
+    let detached = natter_server::fd_table::detached_runtimes(shards as usize, "echo-shard")?;
     let listener = listen_on(listen, shards > 0)?;
     let addr = listener.local_addr()?;
     tokio::spawn(run_echo_server(listener));
     for runtime in detached {
-        let (bound_tx, bound) = std::sync::mpsc::channel();
         // Not waited for: shards serve until this process exits.
-        let _ended = runtime.run(move |rt| {
-            let listener = {
-                let _entered = rt.enter();
-                listen_on(addr, true)
-            };
-            let listener = match listener {
-                Ok(l) => l,
-                Err(e) => return drop(bound_tx.send(Err(e))),
-            };
-            let _ = bound_tx.send(Ok(()));
-            rt.block_on(run_echo_server(listener));
-        });
-        bound
-            .recv()
-            .map_err(|_| std::io::Error::other("an echo shard ended early"))??;
+        let _ended = runtime.serve(
+            move || listen_on(addr, true),
+            |rt, listener| rt.block_on(run_echo_server(listener)),
+        )?;
     }
     Ok(addr)
 }

@@ -17,61 +17,37 @@ use crate::server::{accept_loop, bind};
 use crate::state::Shared;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
 /// Shards detached but not listening yet: started before the node opens anything, so their
 /// tables copy as little as possible (a listener copied into a shard's table would stay bound
 /// until that shard ends).
 pub(crate) struct Detached(Vec<DetachedRuntime>);
 
-/// One running shard; [`Shard::stopped`] resolves once its thread has dropped its runtime (and
-/// with it its listener and its connections).
-#[derive(Debug)]
-pub(crate) struct Shard(Ended);
-
-impl Shard {
-    pub(crate) async fn stopped(self) {
-        self.0.wait().await;
-    }
-}
-
 pub(crate) fn detach(count: u32) -> std::io::Result<Detached> {
-    if count == 0 {
-        return Ok(Detached(Vec::new()));
-    }
     fd_table::detached_runtimes(count as usize, "natter-shard").map(Detached)
 }
 
 impl Detached {
     /// Each shard binds `addr` (the main listener holds it already, with `SO_REUSEPORT`, so the
     /// port is known and taken) in its own table and serves it until the node stops. Returns once
-    /// every one listens, or the first error.
-    pub(crate) async fn listen(self, shared: &Arc<Shared>, addr: SocketAddr) -> std::io::Result<Vec<Shard>> {
-        let mut shards = Vec::with_capacity(self.0.len());
-        for runtime in self.0 {
-            let (listening_tx, listening) = oneshot::channel();
-            let shared = Arc::clone(shared);
-            let ended = runtime.run(move |rt| {
-                let bound = {
-                    let _entered = rt.enter();
-                    bind(addr, true)
-                };
-                let listener = match bound {
-                    Ok(l) => l,
-                    Err(e) => return drop(listening_tx.send(Err(e))),
-                };
-                let _ = listening_tx.send(Ok(()));
-                rt.block_on(async {
-                    accept_loop(Arc::clone(&shared), listener).await;
-                    // This shard's connections and sessions still closing (1001 on shutdown).
-                    shared.tracker.wait().await;
-                });
-            });
-            listening
-                .await
-                .map_err(|_| std::io::Error::other("an accept shard ended before listening"))??;
-            shards.push(Shard(ended));
-        }
-        Ok(shards)
+    /// every one listens, or the first error; each [`Ended`] resolves once its shard's thread has
+    /// dropped its runtime (and with it its listener and its connections).
+    pub(crate) fn listen(self, shared: &Arc<Shared>, addr: SocketAddr) -> std::io::Result<Vec<Ended>> {
+        self.0
+            .into_iter()
+            .map(|runtime| {
+                let shared = Arc::clone(shared);
+                runtime.serve(
+                    move || bind(addr, true),
+                    move |rt, listener| {
+                        rt.block_on(async {
+                            accept_loop(Arc::clone(&shared), listener).await;
+                            // This shard's connections and sessions still closing (1001 on shutdown).
+                            shared.tracker.wait().await;
+                        })
+                    },
+                )
+            })
+            .collect()
     }
 }

@@ -61,6 +61,34 @@ impl DetachedRuntime {
         let _ = self.orders.send(Order::Run(Box::new(job)));
         Ended(self.ended)
     }
+
+    /// Opens `bind`'s listener on the thread (its runtime entered, so in the thread's table),
+    /// waits until it is bound, then leaves `serve` running there with it. Returns the bind's
+    /// error, or the handle that resolves once `serve` has returned and the runtime is dropped.
+    pub fn serve<L: 'static>(
+        self,
+        bind: impl FnOnce() -> std::io::Result<L> + Send + 'static,
+        serve: impl FnOnce(&Runtime, L) + Send + 'static,
+    ) -> std::io::Result<Ended> {
+        let (bound_tx, bound) = mpsc::channel();
+        let ended = self.run(move |rt| {
+            let listener = {
+                let _entered = rt.enter();
+                bind()
+            };
+            match listener {
+                Ok(l) => {
+                    let _ = bound_tx.send(Ok(()));
+                    serve(rt, l);
+                }
+                Err(e) => drop(bound_tx.send(Err(e))),
+            }
+        });
+        bound
+            .recv()
+            .map_err(|_| std::io::Error::other("a detached thread ended before binding"))??;
+        Ok(ended)
+    }
 }
 
 /// Starts `count` threads named `{name}-{i}`; each builds a current-thread runtime and, once all

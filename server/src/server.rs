@@ -3,8 +3,9 @@
 //! here (`request_head`): a Natter WebSocket upgrade is answered on the stream directly, anything
 //! else goes to hyper (HTTP/1.1, with upgrades) and the axum router.
 
-use crate::accept_shard::{self, Shard};
+use crate::accept_shard;
 use crate::cluster::ClusterNode;
+use crate::fd_table::Ended;
 use crate::limits::Refusal;
 use crate::metrics::ConnectionRefusal;
 use crate::prefixed_stream::PrefixedStream;
@@ -35,7 +36,8 @@ pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
-    shards: Vec<Shard>,
+    /// The accept shards' threads (empty without `accept_shards`).
+    shards: Vec<Ended>,
 }
 
 /// Binds `config.listen` and starts serving in the background.
@@ -69,7 +71,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     };
     tracing::info!(%local_addr, node = %shared.node, sdk_app_id = shared.config.sdk_app_id, policy = %shared.config.policy, "natter-server listening");
     shared.tracker.spawn(accept_loop(Arc::clone(&shared), listener));
-    let shards = match detached.listen(&shared, local_addr).await {
+    let shards = match detached.listen(&shared, local_addr) {
         Ok(shards) => shards,
         Err(e) => {
             shared.cancel.cancel();
@@ -325,7 +327,7 @@ impl ServerHandle {
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
         for shard in std::mem::take(&mut self.shards) {
-            shard.stopped().await;
+            shard.wait().await;
         }
         if let Some(cluster) = &self.shared.cluster {
             cluster.leave().await;
