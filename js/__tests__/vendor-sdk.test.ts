@@ -10,6 +10,8 @@ import { genUserSig, NatterServer, Recorder } from './helpers/server';
 import { VendorCallError, VendorClient } from './helpers/vendor';
 
 const SKEW_MS = 90_000;
+/** USER_NOT_LOGGED_IN, then LOGIN_FAILED … KICKED_OUT_REST_API (protocol/src/code.rs). */
+const SDK_LOCAL_REFUSALS = [2024, 3001, 3002, 3003, 3004, 3005, 3006];
 let server: NatterServer;
 let skewed: NatterServer;
 let single: NatterServer;
@@ -69,8 +71,18 @@ afterEach(async () => {
   await Promise.all(done.map((v) => v.stop()));
   // Nothing left the machine: the SDK made no HTTP request to a non-loopback host.
   expect(done.flatMap((v) => v.httpAttempts).filter((u) => !/^https?:\/\/127\.0\.0\.1[:/]/.test(u))).toEqual([]);
-  // The SDK-internal rejections are the documented unknown-command code (or "not logged in" 2024).
-  expect(done.flatMap((v) => v.unhandled).filter((e) => e.code !== 60009 && e.code !== 2024)).toEqual([]);
+  // The SDK-internal rejections are the documented unknown-command code natter-server answers, or
+  // the SDK's own local refusal of a request its modules start once it is not ready: "not logged
+  // in" (2024) or its not-ready reason (3001–3006, e.g. 3003 after a multipleAccount kick), which
+  // the SDK sets itself and natter-server never sends. When a module fires after the kick depends
+  // on the machine's load, so these may or may not appear; any other code fails the test.
+  const unexpected = done
+    .flatMap((v) => v.unhandled)
+    .filter((e) => e.code !== 60009 && !SDK_LOCAL_REFUSALS.includes(e.code as number));
+  expect({ test: expect.getState().currentTestName, unexpected }).toEqual({
+    test: expect.getState().currentTestName,
+    unexpected: [],
+  });
   await Promise.all(natters.splice(0).map((c) => c.destroy()));
 });
 afterAll(async () => {
