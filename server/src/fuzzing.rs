@@ -138,7 +138,7 @@ impl RestHarness {
         let mut sessions = Vec::new();
         for (user, platform) in ONLINE_USERS {
             let (tx, rx) = crate::local_sessions::control_channel();
-            let admission = Admission {
+            let admission = std::sync::Arc::new(Admission {
                 user_id: user.to_owned(),
                 instance_id: user.to_owned(),
                 platform,
@@ -146,8 +146,8 @@ impl RestHarness {
                 conn: shared.sessions.next_conn(),
                 connected_at_ms: shared.now_ms(),
                 client_version: "fuzz".to_owned(),
-            };
-            shared.sessions.insert(admission.clone(), tx);
+            });
+            shared.sessions.insert(std::sync::Arc::clone(&admission), tx);
             self.runtime.block_on(shared.directory.admit(&admission)).ok()?;
             sessions.push(rx);
         }

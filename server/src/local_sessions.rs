@@ -4,7 +4,7 @@
 use crate::directory::{Admission, ConnId, Control, KickOrder, NodeId};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Where a session task hears its one order: a session ends on the first, and the map hands each
@@ -22,7 +22,7 @@ pub fn control_channel() -> (ControlSender, ControlReceiver) {
 struct Local {
     tx: ControlSender,
     /// What this session was admitted with, so a node can register it again after Redis lost it.
-    admission: Admission,
+    admission: Arc<Admission>,
 }
 
 #[derive(Debug)]
@@ -59,7 +59,7 @@ impl LocalSessions {
 
     /// Registers a session before it asks the directory for a place, so an order for it that
     /// follows the admission at once cannot miss it.
-    pub fn insert(&self, admission: Admission, tx: ControlSender) {
+    pub fn insert(&self, admission: Arc<Admission>, tx: ControlSender) {
         debug_assert_eq!(admission.conn.node, self.node);
         self.lock().insert(admission.conn.seq, Local { tx, admission });
     }
@@ -90,8 +90,8 @@ impl LocalSessions {
     }
 
     /// The admissions of every live local session, oldest login first.
-    pub fn admissions(&self) -> Vec<Admission> {
-        let mut all: Vec<Admission> = self.lock().values().map(|l| l.admission.clone()).collect();
+    pub fn admissions(&self) -> Vec<Arc<Admission>> {
+        let mut all: Vec<Arc<Admission>> = self.lock().values().map(|l| Arc::clone(&l.admission)).collect();
         all.sort_by_key(|a| a.conn.seq);
         all
     }

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// and the clock.
 pub fn resolve(configured: Option<&str>) -> NodeId {
     if let Some(id) = configured {
-        return NodeId(id.to_owned());
+        return NodeId(id.into());
     }
     let mut h = RandomState::new().build_hasher();
     h.write_u32(std::process::id());
@@ -20,7 +20,7 @@ pub fn resolve(configured: Option<&str>) -> NodeId {
             .unwrap_or_default()
             .as_nanos(),
     );
-    NodeId(format!("n{:016x}", h.finish()))
+    NodeId(format!("n{:016x}", h.finish()).into())
 }
 
 #[cfg(test)]
@@ -28,6 +28,6 @@ mod tests {
     #[test]
     fn generated_ids_differ_and_configured_ones_are_kept() {
         assert_ne!(super::resolve(None), super::resolve(None));
-        assert_eq!(super::resolve(Some("a1")).0, "a1");
+        assert_eq!(&*super::resolve(Some("a1")).0, "a1");
     }
 }

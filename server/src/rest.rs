@@ -187,7 +187,7 @@ pub(crate) async fn list_instances(
         .await?
         .into_iter()
         .map(|i| {
-            json!({"InstanceID": i.instance_id, "Platform": vendor_platform(i.platform), "Node": i.conn.node.0,
+            json!({"InstanceID": i.instance_id, "Platform": vendor_platform(i.platform), "Node": &*i.conn.node.0,
                    "ConnectedAt": i.connected_at_ms, "ClientVersion": i.client_version})
         })
         .collect();

@@ -30,7 +30,7 @@ impl TimedDirectory {
 
 #[async_trait]
 impl SessionDirectory for TimedDirectory {
-    async fn admit(&self, login: &Admission) -> Result<Vec<KickOrder>, AdmitError> {
+    async fn admit(&self, login: &Arc<Admission>) -> Result<Vec<KickOrder>, AdmitError> {
         self.timed("admit", self.inner.admit(login)).await
     }
 

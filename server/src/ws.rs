@@ -148,12 +148,57 @@ pub(crate) enum Bad {
 /// key, which `Value` resolves to the last, fails the direct parse and so is judged by the old
 /// path), so every frame is answered as before.
 pub(crate) fn parse(text: &str) -> Result<ClientFrame, Bad> {
+    if let Ok(login) = serde_json::from_str::<DirectLogin>(text) {
+        return Ok(login.into());
+    }
     if let Ok(frame) = serde_json::from_str(text) {
         return Ok(frame);
     }
     let v: Value = serde_json::from_str(text).map_err(|_| Bad::NotJson)?;
     let id = v.get("id").and_then(Value::as_u64);
     serde_json::from_value(v).map_err(|_| Bad::Malformed(id))
+}
+
+/// A login read straight into its fields. `ClientFrame` is internally tagged, so serde first
+/// buffers every entry of the object (a `Content` tree: a vector and a copy of each value) to
+/// find `type`; the login is the one frame of every connection, so it skips that. A frame this
+/// takes is a login with the same fields the tagged path gives (a duplicate key, another `type`
+/// or a missing field fails here and goes the general way, which judges it as before).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct DirectLogin {
+    #[serde(rename = "type")]
+    _type: LoginTag,
+    id: u64,
+    version: u32,
+    sdk_app_id: u64,
+    user_id: String,
+    user_sig: String,
+    platform: natter_protocol::Platform,
+    instance_id: String,
+    #[serde(default)]
+    resume: bool,
+}
+
+#[derive(serde::Deserialize)]
+enum LoginTag {
+    #[serde(rename = "login")]
+    Login,
+}
+
+impl From<DirectLogin> for ClientFrame {
+    fn from(l: DirectLogin) -> Self {
+        ClientFrame::Login {
+            id: l.id,
+            version: l.version,
+            sdk_app_id: l.sdk_app_id,
+            user_id: l.user_id,
+            user_sig: l.user_sig,
+            platform: l.platform,
+            instance_id: l.instance_id,
+            resume: l.resume,
+        }
+    }
 }
 
 /// How a session ends (a close, a refusal, a kick): boxed, so that these one-off futures, each
@@ -482,7 +527,7 @@ impl Drop for Registered {
 
 async fn online(mut s: Session, a: Authed) {
     let (tx, rx) = control_channel();
-    let admission = Admission {
+    let admission = Arc::new(Admission {
         user_id: a.user_id.clone(),
         instance_id: a.instance_id.clone(),
         platform: a.platform,
@@ -490,10 +535,10 @@ async fn online(mut s: Session, a: Authed) {
         conn: s.shared.sessions.next_conn(),
         connected_at_ms: s.shared.now_ms(),
         client_version: format!("natter-protocol/{}", a.version),
-    };
+    });
     let conn = admission.conn.clone();
     // Local first: an order for this connection that follows the admission at once must find it.
-    s.shared.sessions.insert(admission.clone(), tx);
+    s.shared.sessions.insert(Arc::clone(&admission), tx);
     let orders = match s.shared.directory.admit(&admission).await {
         Ok(orders) => orders,
         Err(e) => {
@@ -708,6 +753,17 @@ mod tests {
             login.replace(r#""userId":"alice""#, r#""userId":"al\u0069ce""#),
             login.replace(r#""version":1"#, r#""version":-1"#),
             login.replace(r#""id":7"#, r#""id":7.0"#),
+            login.replace(r#""instanceId":"i-1""#, r#""instanceId":"i-1","resume":null"#),
+            login.replace(
+                r#""instanceId":"i-1""#,
+                r#""instanceId":"i-1","resume":false,"resume":true"#,
+            ),
+            login.replace(r#""userSig":"eJw*","#, ""),
+            login
+                .replace(r#""type":"login","#, "")
+                .replace('}', r#","type":"login"}"#),
+            format!(r#"{{"userId":"bob",{}"#, &login[1..]),
+            login.replace(r#""type":"login""#, r#""type":"Login""#),
             login[..login.len() - 1].to_owned(),
             format!("{login} "),
             format!("{login}x"),

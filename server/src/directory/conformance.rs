@@ -30,13 +30,13 @@ pub fn settings(policy: Policy, max_per_group: u32) -> DirectorySettings {
 
 pub fn conn(node: &str, seq: u64) -> ConnId {
     ConnId {
-        node: NodeId(node.to_owned()),
+        node: NodeId(node.into()),
         seq,
     }
 }
 
-pub fn admission(user: &str, instance: &str, platform: Platform, resume: bool, conn: ConnId) -> Admission {
-    Admission {
+pub fn admission(user: &str, instance: &str, platform: Platform, resume: bool, conn: ConnId) -> Arc<Admission> {
+    Arc::new(Admission {
         user_id: user.to_owned(),
         instance_id: instance.to_owned(),
         platform,
@@ -44,7 +44,7 @@ pub fn admission(user: &str, instance: &str, platform: Platform, resume: bool, c
         conn,
         connected_at_ms: 1_700_000_000_000,
         client_version: "natter-protocol/1".to_owned(),
-    }
+    })
 }
 
 fn platforms(list: &[super::InstanceInfo]) -> Vec<Platform> {
@@ -192,9 +192,11 @@ pub async fn kick_instance_ends_only_that_instance(f: &dyn Factory) {
 
 pub async fn instances_carry_what_the_admin_api_lists(f: &dyn Factory) {
     let d = f.make(settings(Policy::Multi, 1)).await;
-    let mut first = admission("l", "desk", Platform::Windows, false, conn("node-a", 3));
-    first.connected_at_ms = 1_700_000_000_123;
-    first.client_version = "natter-protocol/1".into();
+    let first = Arc::new(Admission {
+        connected_at_ms: 1_700_000_000_123,
+        client_version: "natter-protocol/1".into(),
+        ..(*admission("l", "desk", Platform::Windows, false, conn("node-a", 3))).clone()
+    });
     d.admit(&first).await.unwrap();
     d.admit(&admission("l", "tab", Platform::Ipad, false, conn("node-b", 9)))
         .await

@@ -19,7 +19,7 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 #[derive(Debug)]
 struct Inner {
     /// Oldest first.
-    online: HashMap<String, Vec<Admission>>,
+    online: HashMap<String, Vec<Arc<Admission>>>,
     kicked: KickMemory,
 }
 
@@ -77,7 +77,7 @@ impl MemoryDirectory {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn admit_now(&self, login: &Admission) -> Result<Vec<KickOrder>, AdmitError> {
+    fn admit_now(&self, login: &Arc<Admission>) -> Result<Vec<KickOrder>, AdmitError> {
         let now = (self.clock)();
         let mut inner = self.lock();
         inner.kicked.expire(now);
@@ -107,7 +107,7 @@ impl MemoryDirectory {
             kicked.push((old.instance_id.clone(), kt));
             orders.push(order(&old, Control::Kick(kt)));
         }
-        list.push(login.clone());
+        list.push(Arc::clone(login));
         for (instance, kt) in kicked {
             inner.kicked.remember(&login.user_id, &instance, kt, now);
         }
@@ -115,17 +115,23 @@ impl MemoryDirectory {
     }
 
     /// Removes `pick`ed entries of `user_id`, remembering `kick` for each.
-    fn take(&self, user_id: &str, kick: Option<KickType>, pick: impl Fn(&Admission) -> bool) -> Vec<Admission> {
+    fn take(&self, user_id: &str, kick: Option<KickType>, pick: impl Fn(&Admission) -> bool) -> Vec<Arc<Admission>> {
         let now = (self.clock)();
         let mut inner = self.lock();
         let Some(list) = inner.online.get_mut(user_id) else {
             return Vec::new();
         };
-        let (taken, kept): (Vec<Admission>, Vec<Admission>) = std::mem::take(list).into_iter().partition(&pick);
-        if kept.is_empty() {
+        // In place, oldest first still: every session's end comes through here.
+        let mut taken = Vec::new();
+        list.retain(|a| {
+            let picked = pick(a);
+            if picked {
+                taken.push(Arc::clone(a));
+            }
+            !picked
+        });
+        if list.is_empty() {
             inner.online.remove(user_id);
-        } else {
-            inner.online.insert(user_id.to_owned(), kept);
         }
         if let Some(kick) = kick {
             inner.kicked.expire(now);
@@ -139,7 +145,7 @@ impl MemoryDirectory {
 
 #[async_trait]
 impl SessionDirectory for MemoryDirectory {
-    async fn admit(&self, login: &Admission) -> Result<Vec<KickOrder>, AdmitError> {
+    async fn admit(&self, login: &Arc<Admission>) -> Result<Vec<KickOrder>, AdmitError> {
         self.admit_now(login)
     }
 
@@ -176,7 +182,7 @@ impl SessionDirectory for MemoryDirectory {
             .lock()
             .online
             .get(user_id)
-            .map(|l| l.iter().map(info).collect())
+            .map(|l| l.iter().map(|a| info(a)).collect())
             .unwrap_or_default())
     }
 

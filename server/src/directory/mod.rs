@@ -13,6 +13,7 @@ use crate::{Policy, ServerConfig};
 use async_trait::async_trait;
 use natter_protocol::{KickType, Platform};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The rules a directory enforces, taken from the server configuration.
@@ -41,8 +42,10 @@ impl DirectorySettings {
 }
 
 /// Names one server process of a cluster. Unique per process start (see `node_id::generate`).
+/// Shared, not owned: every connection id of the node carries it, and a login clones its
+/// connection id about seven times (local sessions, directory, kick orders…).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeId(pub String);
+pub struct NodeId(pub Arc<str>);
 
 impl fmt::Display for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,7 +130,7 @@ pub enum AdmitError {
 pub trait SessionDirectory: Send + Sync + fmt::Debug {
     /// Admits a login: replaces a session of the same instance (`Control::Replaced`), kicks the
     /// oldest instances beyond the policy's limit, and returns those orders.
-    async fn admit(&self, login: &Admission) -> Result<Vec<KickOrder>, AdmitError>;
+    async fn admit(&self, login: &Arc<Admission>) -> Result<Vec<KickOrder>, AdmitError>;
     /// Drops a session that ended on its own (logout, close, idle). False if already gone.
     async fn remove(&self, user_id: &str, conn: &ConnId) -> Result<bool, DirectoryError>;
     /// Drops a session the server ends itself with `kick` (UserSig expiry) and remembers the kick.

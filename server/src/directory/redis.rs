@@ -23,6 +23,7 @@ use natter_protocol::{KickType, Platform};
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How often an admission re-reads after losing the version race before giving up (a user
@@ -182,7 +183,7 @@ impl Record {
         Some(Record {
             instance_id: instance_id.to_owned(),
             conn: ConnId {
-                node: NodeId(node.to_owned()),
+                node: NodeId(node.into()),
                 seq,
             },
             epoch,
@@ -510,7 +511,7 @@ impl RedisDirectory {
             .arg(&self.prefix)
             .arg(VERSION_TTL_MS)
             .arg(user_id)
-            .arg(&conn.node.0)
+            .arg(&*conn.node.0)
             .arg(conn.seq)
             .arg(kick.map_or("-", KickType::as_str))
             .arg(Self::ttl_ms(self.settings.kick_memory_ttl))
@@ -566,7 +567,7 @@ enum AdmitOutcome {
 
 #[async_trait]
 impl SessionDirectory for RedisDirectory {
-    async fn admit(&self, login: &Admission) -> Result<Vec<KickOrder>, AdmitError> {
+    async fn admit(&self, login: &Arc<Admission>) -> Result<Vec<KickOrder>, AdmitError> {
         let epoch = self.epoch.load(Ordering::Acquire);
         let mode = if login.resume { "resume" } else { "login" };
         for _ in 0..MAX_ADMIT_ATTEMPTS {

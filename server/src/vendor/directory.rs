@@ -30,7 +30,7 @@ pub(crate) async fn enter(
     resume: bool,
 ) -> Result<(Presence, ControlReceiver), AdmitError> {
     let (tx, rx) = control_channel();
-    let admission = Admission {
+    let admission = Arc::new(Admission {
         user_id: user_id.to_owned(),
         instance_id: instance_id.to_owned(),
         platform,
@@ -38,10 +38,10 @@ pub(crate) async fn enter(
         conn: shared.sessions.next_conn(),
         connected_at_ms: shared.now_ms(),
         client_version: CLIENT_VERSION.to_owned(),
-    };
+    });
     let conn = admission.conn.clone();
     // Local first: an order for this connection that follows the admission at once must find it.
-    shared.sessions.insert(admission.clone(), tx);
+    shared.sessions.insert(Arc::clone(&admission), tx);
     match shared.directory.admit(&admission).await {
         Ok(orders) => {
             shared.bus.send(orders).await;
