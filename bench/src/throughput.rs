@@ -27,6 +27,8 @@ enum Op {
     HeaderLogin,
 }
 
+const USERS_PER_WORKER: usize = 4;
+
 /// Worker `w` works against `servers[w % len]`; CPU is summed over all of them.
 async fn drive(servers: &[&ServerChild], op: Op, workers: usize, window: Duration) -> Rate {
     let done = Arc::new(AtomicU64::new(0));
@@ -36,20 +38,29 @@ async fn drive(servers: &[&ServerChild], op: Op, workers: usize, window: Duratio
     for w in 0..workers {
         let (done, errors, stop) = (done.clone(), errors.clone(), stop.clone());
         let addr: SocketAddr = servers[w % servers.len()].addr;
-        let user = format!("tp-{w}");
-        let sig = wire::user_sig(&user);
+        // Several users per worker: a worker's next login must not land on its own previous
+        // session, whose close the server may not have read yet (that would be a kick, which is
+        // item 2's figure, not a login's cost).
+        let users: Vec<(String, String)> = (0..USERS_PER_WORKER)
+            .map(|k| {
+                let user = format!("tp-{w}-{k}");
+                let sig = wire::user_sig(&user);
+                (user, sig)
+            })
+            .collect();
         tasks.push(tokio::spawn(async move {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
+                let (user, sig) = &users[i as usize % users.len()];
                 let src = wire::source(w);
                 let result = match op {
                     Op::Echo => wire::floor_once(src, addr).await,
                     Op::Login => {
-                        wire::natter_login(src, addr, &wire::login_frame(&user, &sig, &format!("i{w}-{i}"))).await
+                        wire::natter_login(src, addr, &wire::login_frame(user, sig, &format!("i{w}-{i}"))).await
                     }
                     Op::HeaderLogin => {
-                        let frame = wire::login_frame(&user, &sig, &format!("h{w}-{i}"));
+                        let frame = wire::login_frame(user, sig, &format!("h{w}-{i}"));
                         wire::natter_header_login(src, addr, &frame).await
                     }
                 };
