@@ -3,7 +3,7 @@
 //! histogram shows what a Redis round trip costs against the in-memory map.
 
 use crate::directory::{Admission, AdmitError, ConnId, DirectoryError, InstanceInfo, KickOrder, SessionDirectory};
-use crate::metrics::Metrics;
+use crate::metrics::{DirectoryOp, Metrics};
 use async_trait::async_trait;
 use natter_protocol::KickType;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ impl TimedDirectory {
         Arc::new(TimedDirectory { inner, metrics })
     }
 
-    async fn timed<T>(&self, op: &'static str, call: impl std::future::Future<Output = T>) -> T {
+    async fn timed<T>(&self, op: DirectoryOp, call: impl std::future::Future<Output = T>) -> T {
         let start = Instant::now();
         let out = call.await;
         self.metrics.directory_op(op, start.elapsed());
@@ -31,19 +31,21 @@ impl TimedDirectory {
 #[async_trait]
 impl SessionDirectory for TimedDirectory {
     async fn admit(&self, login: &Arc<Admission>) -> Result<Vec<KickOrder>, AdmitError> {
-        self.timed("admit", self.inner.admit(login)).await
+        self.timed(DirectoryOp::Admit, self.inner.admit(login)).await
     }
 
     async fn remove(&self, user_id: &str, conn: &ConnId) -> Result<bool, DirectoryError> {
-        self.timed("remove", self.inner.remove(user_id, conn)).await
+        self.timed(DirectoryOp::Remove, self.inner.remove(user_id, conn)).await
     }
 
     async fn kick_self(&self, user_id: &str, conn: &ConnId, kick: KickType) -> Result<bool, DirectoryError> {
-        self.timed("kick_self", self.inner.kick_self(user_id, conn, kick)).await
+        self.timed(DirectoryOp::KickSelf, self.inner.kick_self(user_id, conn, kick))
+            .await
     }
 
     async fn kick_user(&self, user_id: &str, kick: KickType) -> Result<Vec<KickOrder>, DirectoryError> {
-        self.timed("kick_user", self.inner.kick_user(user_id, kick)).await
+        self.timed(DirectoryOp::KickUser, self.inner.kick_user(user_id, kick))
+            .await
     }
 
     async fn kick_instance(
@@ -52,15 +54,19 @@ impl SessionDirectory for TimedDirectory {
         instance_id: &str,
         kick: KickType,
     ) -> Result<Option<KickOrder>, DirectoryError> {
-        self.timed("kick_instance", self.inner.kick_instance(user_id, instance_id, kick))
-            .await
+        self.timed(
+            DirectoryOp::KickInstance,
+            self.inner.kick_instance(user_id, instance_id, kick),
+        )
+        .await
     }
 
     async fn instances(&self, user_id: &str) -> Result<Vec<InstanceInfo>, DirectoryError> {
-        self.timed("instances", self.inner.instances(user_id)).await
+        self.timed(DirectoryOp::Instances, self.inner.instances(user_id)).await
     }
 
     async fn remembered_kicks(&self) -> Result<usize, DirectoryError> {
-        self.timed("remembered_kicks", self.inner.remembered_kicks()).await
+        self.timed(DirectoryOp::RememberedKicks, self.inner.remembered_kicks())
+            .await
     }
 }
