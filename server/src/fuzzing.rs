@@ -185,7 +185,7 @@ impl RestHarness {
                     .is_ok_and(|i| !i.is_empty())
             })
             .collect();
-        shared.cancel.cancel();
+        shared.shut_down();
         drop(sessions);
         Some(RestAnswer {
             status,

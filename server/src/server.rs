@@ -74,7 +74,7 @@ pub async fn start(config: ServerConfig) -> std::io::Result<ServerHandle> {
     let shards = match detached.listen(&shared, local_addr) {
         Ok(shards) => shards,
         Err(e) => {
-            shared.cancel.cancel();
+            shared.shut_down();
             shared.tracker.close();
             return Err(e);
         }
@@ -122,10 +122,14 @@ pub(crate) fn bind(addr: SocketAddr, reuse_port: bool) -> std::io::Result<TcpLis
 
 pub(crate) async fn accept_loop(shared: Arc<Shared>, listener: TcpListener) {
     let router = router::router(Arc::clone(&shared));
-    loop {
+    // Accept first: under load a connection is usually waiting, and the cancellation future
+    // (a mutex every task of the node shares) is then never polled; the flag check keeps a
+    // stream of connections from hiding a shutdown.
+    while !shared.cancel.is_cancelled() {
         let accepted = tokio::select! {
-            _ = shared.cancel.cancelled() => break,
+            biased;
             r = listener.accept() => r,
+            _ = shared.cancel.cancelled() => break,
         };
         match accepted {
             Ok((stream, peer)) => match shared.limits.try_acquire(peer.ip()) {
@@ -323,7 +327,7 @@ impl ServerHandle {
     /// Closes every client with 1001, stops accepting and waits for every task to end.
     pub async fn shutdown(mut self) {
         tracing::info!(addr = %self.local_addr, "shutting down");
-        self.shared.cancel.cancel();
+        self.shared.shut_down();
         self.shared.tracker.close();
         self.shared.tracker.wait().await;
         for shard in std::mem::take(&mut self.shards) {
@@ -337,7 +341,7 @@ impl ServerHandle {
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        self.shared.cancel.cancel();
+        self.shared.shut_down();
         self.shared.tracker.close();
     }
 }

@@ -96,6 +96,15 @@ impl Shared {
         })
     }
 
+    /// Starts the shutdown: the token every accept loop, handshake and HTTP connection waits on,
+    /// then the local sessions (each hears it through its control channel, see
+    /// `local_sessions`). The one way to stop a node: cancelling the token alone would leave
+    /// logged-in sessions open.
+    pub fn shut_down(&self) {
+        self.cancel.cancel();
+        self.sessions.close();
+    }
+
     /// The server's Unix clock in ms, skew included.
     pub fn now_ms(&self) -> i64 {
         let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();

@@ -593,9 +593,10 @@ async fn serve(mut s: Session, a: &Authed, conn: &ConnId, reg: &mut Option<Regis
     loop {
         tokio::select! {
             biased;
-            _ = s.shared.cancel.cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
+            // Also how a shutdown arrives (`LocalSessions::close`): no shared future to poll here.
             c = &mut rx => match c.ok() {
                 Some(Control::Kick(kick)) => return kicked(s, a, kick).await,
+                None if s.shared.cancel.is_cancelled() => return s.close(CloseCode::GoingAway, "server shutting down").await,
                 Some(Control::Replaced) | None => {
                     tracing::info!(user = %a.user_id, instance = %a.instance_id, "replaced by a new login of the same instance");
                     return s.close(CloseCode::LoggedOut, "replaced by a new login of this instance").await;

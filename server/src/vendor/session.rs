@@ -323,7 +323,11 @@ pub(crate) async fn run(shared: Arc<Shared>, socket: WebSocket, info: ConnInfo, 
             tokio::select! {
                 biased;
                 _ = cancel.cancelled() => Event::Shutdown,
-                c = async { control.expect("guarded").await.ok() }, if control.is_some() => Event::Control(c),
+                c = async { control.expect("guarded").await.ok() }, if control.is_some() => match c {
+                    // A shutdown closes the local sessions' channels (`LocalSessions::close`).
+                    None if cancel.is_cancelled() => Event::Shutdown,
+                    c => Event::Control(c),
+                },
                 _ = async { tokio::time::sleep_until(expiry_at.expect("guarded")).await }, if expiry_at.is_some() => Event::Expired,
                 r = timeout_at(deadline, s.socket.recv()) => match r {
                     Err(_) => Event::Deadline,
