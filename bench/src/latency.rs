@@ -55,9 +55,9 @@ async fn raw_login_sample(natter: &ServerChild, sig: &str, i: usize) -> Duration
 /// The same bare client with the login in the upgrade request (2 round trips instead of 3); a
 /// user of its own, so it never kicks or replaces the frame login's sessions.
 async fn raw_header_login_sample(natter: &ServerChild, sig: &str, i: usize) -> Duration {
-    let frame = wire::login_frame("bench-rawh", sig, &format!("rawh-{i}"));
+    let login = wire::login_header(&wire::login_frame("bench-rawh", sig, &format!("rawh-{i}")));
     let start = Instant::now();
-    let ws = wire::natter_header_login(wire::source(0), natter.addr, &frame)
+    let ws = wire::natter_header_login(wire::source(0), natter.addr, &login)
         .await
         .expect("a raw header login");
     let elapsed = start.elapsed();
