@@ -69,11 +69,12 @@ impl DirectoryOp {
     }
 }
 
-fn platform_index(p: Platform) -> usize {
-    Platform::ALL
-        .iter()
-        .position(|&x| x == p)
-        .unwrap_or_else(|| unreachable!("Platform::ALL lists every platform"))
+/// Where `value` sits in `all` (an enum's `ALL`, which lists every value): the index of its
+/// label child in the vectors below.
+fn index_in<T: PartialEq>(all: &[T], value: &T) -> usize {
+    all.iter()
+        .position(|x| x == value)
+        .unwrap_or_else(|| unreachable!("ALL lists every value"))
 }
 
 /// Every series one node exports.
@@ -210,7 +211,7 @@ impl Metrics {
 
     /// A login was accepted; the returned guard counts the session until it is dropped.
     pub fn login_ok(&self, platform: Platform) -> SessionGauge {
-        let i = platform_index(platform);
+        let i = index_in(Platform::ALL, &platform);
         self.logins_ok_by_platform[i].inc();
         let gauge = self.sessions_by_platform[i].clone();
         gauge.inc();
@@ -243,11 +244,7 @@ impl Metrics {
 
     /// One session-directory call `op` took `took`.
     pub fn directory_op(&self, op: DirectoryOp, took: Duration) {
-        let i = DirectoryOp::ALL
-            .iter()
-            .position(|&x| x == op)
-            .unwrap_or_else(|| unreachable!("ALL lists every op"));
-        self.directory_op_latency[i].observe(took.as_secs_f64());
+        self.directory_op_latency[index_in(&DirectoryOp::ALL, &op)].observe(took.as_secs_f64());
     }
 
     /// The text exposition (`text/plain; version=0.0.4`), with `open_connections` read at scrape
